@@ -10,9 +10,8 @@ macro_rules! measures {
         /// A named per-site measure. The name is stable: it appears in metric labels, the gRPC
         /// API, OPEL parameter sets and alert rules.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
         pub enum Measure {
-            $( $(#[$doc])* $variant, )*
+            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
         }
 
         impl Measure {
@@ -138,6 +137,8 @@ mod tests {
         for &m in Measure::ALL {
             assert_eq!(Measure::from_name(m.as_str()), Some(m));
             assert_eq!(m.as_str().parse::<Measure>(), Ok(m));
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(json, format!("\"{}\"", m.as_str()));
         }
         assert!(
             "bogus"

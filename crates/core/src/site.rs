@@ -150,13 +150,13 @@ impl SiteRegistry {
             }
         }
         for s in &sites {
-            if let Some(p) = &s.divert_partner {
-                if !by_code.contains_key(p) {
-                    return Err(SiteRegistryError::UnknownPartner {
-                        site: s.code.clone(),
-                        partner: p.clone(),
-                    });
-                }
+            if let Some(p) = &s.divert_partner
+                && !by_code.contains_key(p)
+            {
+                return Err(SiteRegistryError::UnknownPartner {
+                    site: s.code.clone(),
+                    partner: p.clone(),
+                });
             }
         }
         Ok(Self {

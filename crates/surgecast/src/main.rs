@@ -1,1 +1,58 @@
-fn main() {}
+//! `surgecast`: the urgent and emergency care operational hub.
+//!
+//! The binary only wires the crates together: configuration, the hub's tasks, and the
+//! commands' terminal output. See `surgecast --help` and the README.
+
+mod config;
+mod console;
+mod demo;
+mod hub;
+mod run;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "surgecast",
+    version,
+    about = "Real-time operational hub for urgent and emergency care: Kafka feeds in, OPEL escalation and early warnings out over gRPC and Prometheus."
+)]
+struct Cli {
+    /// Log filter (tracing syntax), e.g. "info" or "surgecast_kafka=debug".
+    #[arg(long, global = true, env = "SURGECAST_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the hub against a Kafka cluster, serving gRPC and /metrics.
+    Run {
+        /// Configuration file (TOML); see deploy/surgecast.example.toml. Values can be
+        /// overridden with SURGECAST__SECTION__KEY environment variables.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Run the whole system on this machine: an embedded Kafka broker, the simulator, the hub,
+    /// gRPC and metrics, printing alerts as they fire.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log)?)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Run { config } => runtime.block_on(run::run(config.as_deref())),
+        Command::Demo(args) => demo::demo(&runtime, args),
+    }
+}

@@ -1,0 +1,246 @@
+//! The event clock: per site and feed, the newest event time; from it, lateness and the
+//! watermark that decides when an evaluation point is final.
+//!
+//! Two questions, answered separately:
+//!
+//! - **Is this event too late?** Yes when it is older than its own feed's newest event (at its
+//!   site) minus the allowed lateness — bounded out-of-orderness per feed, so that one topic
+//!   being consumed ahead of another (normal when catching up) never makes the slower one's
+//!   events "late" — or when it is older than an evaluation point already run (history is not
+//!   rewritten; that is what makes evaluations deterministic).
+//! - **Is evaluation point `t` final?** When every *active* feed of every site has an event at
+//!   or after `t + lateness`. A feed is active when it has sent something, the runtime has not
+//!   marked it idle (no message for a while of wall time: [`EventClock::set_idle`]), and it is
+//!   not older than `idle_timeout` of event time behind the newest event anywhere. Feeds never
+//!   seen (an urgent treatment centre has no ambulance feed) and idle ones do not hold the
+//!   clock back; a silent feed is the escalation rules' business (stale-feed alerts).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use surgecast_core::{EventTime, Feed};
+
+#[derive(Debug, Clone, Default)]
+struct FeedClock {
+    newest: Option<EventTime>,
+    /// Marked idle by the runtime (no message for a while of wall time).
+    idle: bool,
+    /// Minutes (since the epoch) in which events arrived, for "last seen before t" queries.
+    minutes: BTreeSet<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventClock {
+    lateness: Duration,
+    idle_timeout: Duration,
+    /// Newest event time seen anywhere, or the newest time the runtime ticked the clock to.
+    now: Option<EventTime>,
+    /// [site][feed]
+    feeds: Vec<[FeedClock; 3]>,
+    /// The system watermark, never moving back.
+    watermark: Option<EventTime>,
+    /// The last evaluation point run; events before it are too late.
+    evaluated: Option<EventTime>,
+}
+
+pub(crate) fn feed_index(feed: Feed) -> usize {
+    match feed {
+        Feed::Ae => 0,
+        Feed::Ambulance => 1,
+        Feed::Beds => 2,
+    }
+}
+
+fn minute_of(t: EventTime) -> i64 {
+    t.timestamp().div_euclid(60)
+}
+
+/// Why an event is too late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lateness {
+    /// More than the allowed lateness behind its own feed's newest event; the bound given.
+    BehindFeed(EventTime),
+    /// Before an evaluation point already run.
+    BeforeEvaluation(EventTime),
+}
+
+impl Lateness {
+    /// The instant the event had to be at or after.
+    pub fn bound(self) -> EventTime {
+        match self {
+            Lateness::BehindFeed(t) | Lateness::BeforeEvaluation(t) => t,
+        }
+    }
+}
+
+impl EventClock {
+    pub fn new(sites: usize, lateness: Duration, idle_timeout: Duration) -> Self {
+        Self {
+            lateness,
+            idle_timeout,
+            now: None,
+            feeds: vec![Default::default(); sites],
+            watermark: None,
+            evaluated: None,
+        }
+    }
+
+    /// The hub's notion of now: the newest event time (or tick).
+    pub fn now(&self) -> Option<EventTime> {
+        self.now
+    }
+
+    /// `Some` when an event at `time` on this site's feed may no longer be applied.
+    pub fn lateness(&self, site: usize, feed: Feed, time: EventTime) -> Option<Lateness> {
+        if let Some(e) = self.evaluated.filter(|e| time < *e) {
+            return Some(Lateness::BeforeEvaluation(e));
+        }
+        let newest = self.feeds[site][feed_index(feed)].newest?;
+        let bound = newest - self.lateness;
+        (time < bound).then_some(Lateness::BehindFeed(bound))
+    }
+
+    /// Records an applied event; the feed is active again.
+    pub fn observe(&mut self, site: usize, feed: Feed, time: EventTime) {
+        let f = &mut self.feeds[site][feed_index(feed)];
+        f.newest = Some(f.newest.map_or(time, |t| t.max(time)));
+        f.idle = false;
+        let minute = minute_of(time);
+        if f.minutes.last() != Some(&minute) {
+            f.minutes.insert(minute);
+        }
+        self.now = Some(self.now.map_or(time, |n| n.max(time)));
+    }
+
+    /// Moves "now" forward (never back), e.g. from a wall-clock tick when feeds are silent.
+    pub fn advance(&mut self, now: EventTime) {
+        self.now = Some(self.now.map_or(now, |n| n.max(now)));
+    }
+
+    /// The runtime's word on whether a feed is idle (no message for a while of wall time).
+    pub fn set_idle(&mut self, site: usize, feed: Feed, idle: bool) {
+        self.feeds[site][feed_index(feed)].idle = idle;
+    }
+
+    /// Whether a feed currently holds the watermark back.
+    pub fn is_active(&self, site: usize, feed: Feed) -> bool {
+        let f = &self.feeds[site][feed_index(feed)];
+        let Some(now) = self.now else { return false };
+        !f.idle && f.newest.is_some_and(|t| t >= now - self.idle_timeout)
+    }
+
+    /// The system watermark: evaluation points at or before it are final.
+    pub fn system_watermark(&mut self) -> Option<EventTime> {
+        let now = self.now?;
+        let oldest_active = (0..self.feeds.len())
+            .flat_map(|site| Feed::ALL.map(|f| (site, f)))
+            .filter(|&(site, f)| self.is_active(site, f))
+            .filter_map(|(site, f)| self.feeds[site][feed_index(f)].newest)
+            .min();
+        // With nothing active, time still moves (ticks), trailing now by the idle timeout.
+        let wm = oldest_active.unwrap_or(now - self.idle_timeout) - self.lateness;
+        let wm = self.watermark.map_or(wm, |old| old.max(wm));
+        self.watermark = Some(wm);
+        Some(wm)
+    }
+
+    /// The watermark as last computed (no recomputation).
+    pub fn watermark(&self) -> Option<EventTime> {
+        self.watermark
+    }
+
+    /// Records that evaluation point `at` has run: nothing before it may be applied now.
+    pub fn evaluated(&mut self, at: EventTime) {
+        self.evaluated = Some(self.evaluated.map_or(at, |e| e.max(at)));
+    }
+
+    /// Newest event time of a site's feed strictly before `at` (minute precision).
+    pub fn last_seen_before(&self, site: usize, feed: Feed, at: EventTime) -> Option<EventTime> {
+        let f = &self.feeds[site][feed_index(feed)];
+        f.minutes
+            .range(..minute_of(at))
+            .next_back()
+            .and_then(|m| DateTime::<Utc>::from_timestamp(m * 60, 0))
+    }
+
+    /// Forgets minute marks before `cutoff` (memory bound), keeping each feed's newest.
+    pub fn prune(&mut self, cutoff: EventTime) {
+        let keep_from = minute_of(cutoff);
+        for feeds in &mut self.feeds {
+            for f in feeds.iter_mut() {
+                let newest = f.minutes.last().copied();
+                f.minutes = f.minutes.split_off(&keep_from);
+                if f.minutes.is_empty() {
+                    f.minutes.extend(newest);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: u32, m: u32) -> EventTime {
+        Utc.with_ymd_and_hms(2026, 1, 5, h, m, 0).unwrap()
+    }
+
+    fn clock() -> EventClock {
+        EventClock::new(2, Duration::minutes(10), Duration::minutes(60))
+    }
+
+    #[test]
+    fn the_slowest_active_feed_holds_the_watermark() {
+        let mut c = clock();
+        c.observe(0, Feed::Beds, t(9, 45));
+        c.observe(0, Feed::Ae, t(10, 20));
+        c.observe(1, Feed::Ae, t(10, 5));
+        assert_eq!(c.system_watermark(), Some(t(9, 35)));
+        // The runtime says beds has been quiet: it no longer holds the clock back.
+        c.set_idle(0, Feed::Beds, true);
+        assert_eq!(c.system_watermark(), Some(t(9, 55)));
+        // A feed an hour of event time behind everything is inactive even without the runtime.
+        c.observe(1, Feed::Ae, t(11, 30));
+        c.observe(0, Feed::Ae, t(11, 30));
+        c.observe(0, Feed::Beds, t(10, 25));
+        assert!(!c.is_active(0, Feed::Beds));
+        assert_eq!(c.system_watermark(), Some(t(11, 20)));
+    }
+
+    #[test]
+    fn lateness_is_per_feed_and_history_is_not_rewritten() {
+        let mut c = clock();
+        c.observe(0, Feed::Ae, t(12, 0));
+        // Another feed of the same site may be far behind (consumed later): not late.
+        assert_eq!(c.lateness(0, Feed::Beds, t(9, 0)), None);
+        assert_eq!(c.lateness(0, Feed::Ae, t(11, 51)), None);
+        assert_eq!(
+            c.lateness(0, Feed::Ae, t(11, 49)),
+            Some(Lateness::BehindFeed(t(11, 50)))
+        );
+        c.evaluated(t(10, 0));
+        assert_eq!(
+            c.lateness(0, Feed::Beds, t(9, 0)),
+            Some(Lateness::BeforeEvaluation(t(10, 0)))
+        );
+    }
+
+    #[test]
+    fn watermark_never_moves_back_and_silence_still_moves_time() {
+        let mut c = clock();
+        assert_eq!(c.system_watermark(), None);
+        c.observe(0, Feed::Ae, t(10, 0));
+        assert_eq!(c.system_watermark(), Some(t(9, 50)));
+        c.observe(1, Feed::Ae, t(9, 30));
+        assert_eq!(c.system_watermark(), Some(t(9, 50)));
+        c.set_idle(0, Feed::Ae, true);
+        c.set_idle(1, Feed::Ae, true);
+        c.advance(t(14, 0));
+        // Nothing active: the watermark trails now by idle timeout + lateness.
+        assert_eq!(c.system_watermark(), Some(t(12, 50)));
+        assert_eq!(c.last_seen_before(0, Feed::Ae, t(11, 0)), Some(t(10, 0)));
+        assert_eq!(c.last_seen_before(0, Feed::Ae, t(10, 0)), None);
+    }
+}

@@ -1,0 +1,305 @@
+//! The engine: system state + series forecasts + escalation, evaluated at fixed points of
+//! event time once the watermark has passed them.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+use surgecast_core::{
+    AlertTransition, EventTime, Feed, FeedEvent, Fingerprint, HourBucket, Measure,
+    QuantileForecast, SiteMeasures, SiteRegistry,
+};
+use surgecast_escalation::{
+    EscalationConfig, EscalationError, EscalationEvent, Escalator, OpelChange, SilenceId,
+    SilenceMatcher, SiteInput,
+};
+use surgecast_forecast::{ForecasterConfig, SeriesForecaster, SeriesKind};
+
+use crate::config::EngineConfig;
+use crate::system::{Applied, SystemState};
+
+/// The series the engine forecasts for every site that has them, and how they behave.
+pub const FORECAST_SERIES: [(Measure, SeriesKind); 5] = [
+    (Measure::EdArrivals, SeriesKind::Count),
+    (Measure::AmbulanceIncidents, SeriesKind::Count),
+    (Measure::EdOccupancyPct, SeriesKind::Level),
+    (Measure::GaOccupancyPct, SeriesKind::Level),
+    (Measure::MeanHandoverMins, SeriesKind::Level),
+];
+
+/// Something the engine decided, in the order it decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineOutput {
+    /// An alert changed state; its sequence number is its place in the alert log.
+    Alert(AlertTransition),
+    /// A site's or the system's OPEL level changed.
+    Opel(OpelChange),
+    /// An evaluation point was completed (measures, forecasts and escalation are as of `at`).
+    Evaluated { at: EventTime },
+}
+
+/// Counters of the engine's own work.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct EngineCounters {
+    pub evaluations: u64,
+    /// Evaluation points jumped over after a long gap (see `max_catch_up_evaluations`).
+    pub evaluations_skipped: u64,
+    pub forecasts: u64,
+}
+
+struct SeriesSlot {
+    measure: Measure,
+    forecaster: SeriesForecaster,
+}
+
+impl std::fmt::Debug for SeriesSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeriesSlot")
+            .field("measure", &self.measure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The stateful heart: see the crate docs.
+#[derive(Debug)]
+pub struct Engine {
+    state: SystemState,
+    series: Vec<Vec<SeriesSlot>>,
+    forecasts: Vec<Vec<QuantileForecast>>,
+    escalator: Escalator,
+    latest: Vec<SiteMeasures>,
+    /// The last completed evaluation point.
+    evaluated_at: Option<EventTime>,
+    pub counters: EngineCounters,
+}
+
+fn is_hour(t: EventTime) -> bool {
+    t.minute() == 0 && t.second() == 0
+}
+
+impl Engine {
+    pub fn new(
+        registry: Arc<SiteRegistry>,
+        config: EngineConfig,
+        forecaster: &ForecasterConfig,
+        escalation: EscalationConfig,
+    ) -> Self {
+        let escalator = Escalator::new(escalation, &registry);
+        let series = registry
+            .sites()
+            .iter()
+            .map(|site| {
+                FORECAST_SERIES
+                    .iter()
+                    .filter(|(m, _)| site_has_series(site, *m))
+                    .map(|&(measure, kind)| SeriesSlot {
+                        measure,
+                        forecaster: SeriesForecaster::new(forecaster, kind),
+                    })
+                    .collect()
+            })
+            .collect();
+        let n = registry.len();
+        Self {
+            state: SystemState::new(registry, config),
+            series,
+            forecasts: vec![Vec::new(); n],
+            escalator,
+            latest: vec![SiteMeasures::default(); n],
+            evaluated_at: None,
+            counters: EngineCounters::default(),
+        }
+    }
+
+    pub fn registry(&self) -> &Arc<SiteRegistry> {
+        self.state.registry()
+    }
+
+    pub fn state(&self) -> &SystemState {
+        &self.state
+    }
+
+    pub fn escalator(&self) -> &Escalator {
+        &self.escalator
+    }
+
+    /// Applies one validated event. Evaluations it makes due run in [`Engine::run_due`].
+    pub fn apply(&mut self, event: &FeedEvent) -> Applied {
+        self.state.apply(event)
+    }
+
+    /// The runtime's word on whether a site's feed has gone quiet (wall time); idle feeds do not
+    /// hold evaluations back.
+    pub fn set_feed_idle(&mut self, site: usize, feed: Feed, idle: bool) {
+        self.state.clock_mut().set_idle(site, feed, idle);
+    }
+
+    /// Moves the clock forward without an event (wall-clock tick while feeds are quiet).
+    pub fn advance_clock(&mut self, now: EventTime) {
+        self.state.advance_clock(now);
+    }
+
+    /// Runs every evaluation point the watermark has passed, oldest first.
+    pub fn run_due(&mut self) -> Vec<EngineOutput> {
+        let Some(watermark) = self.state.clock_mut().system_watermark() else {
+            return Vec::new();
+        };
+        let step = Duration::minutes(self.state.config().evaluation_interval_mins);
+        let mut next = match self.evaluated_at {
+            Some(t) => t + step,
+            None => floor_to(watermark, step),
+        };
+        let pending = (watermark - next).num_seconds().max(-1) / step.num_seconds() + 1;
+        let max = self.state.config().max_catch_up_evaluations as i64;
+        if pending > max {
+            let skip = pending - max;
+            self.counters.evaluations_skipped += skip as u64;
+            next += step * skip as i32;
+        }
+        let mut out = Vec::new();
+        while next <= watermark {
+            self.evaluate(next, &mut out);
+            self.evaluated_at = Some(next);
+            self.state.clock_mut().evaluated(next);
+            next += step;
+        }
+        out
+    }
+
+    fn evaluate(&mut self, at: EventTime, out: &mut Vec<EngineOutput>) {
+        let registry = Arc::clone(self.state.registry());
+        for i in 0..registry.len() {
+            self.latest[i] = self.state.measures_at(i, at);
+        }
+        if is_hour(at) {
+            let closed = HourBucket::containing(at).offset(-1);
+            for (i, site) in registry.sites().iter().enumerate() {
+                let mut fresh = Vec::with_capacity(self.series[i].len());
+                for slot in &mut self.series[i] {
+                    if let Some(v) = self.latest[i].get(slot.measure) {
+                        slot.forecaster.observe(closed, v);
+                    }
+                    if let Some(f) = slot.forecaster.forecast(&site.code, slot.measure) {
+                        self.counters.forecasts += 1;
+                        fresh.push(f);
+                    }
+                }
+                self.forecasts[i] = fresh;
+            }
+            self.state.prune(at);
+        }
+        let clock = self.state.clock();
+        let last_seen: Vec<[Option<EventTime>; 3]> = (0..registry.len())
+            .map(|i| Feed::ALL.map(|f| clock.last_seen_before(i, f, at)))
+            .collect();
+        let inputs: Vec<SiteInput<'_>> = registry
+            .sites()
+            .iter()
+            .enumerate()
+            .map(|(i, site)| SiteInput {
+                site,
+                measures: &self.latest[i],
+                forecasts: &self.forecasts[i],
+                last_seen: last_seen[i],
+            })
+            .collect();
+        for e in self.escalator.evaluate(at, &inputs) {
+            out.push(match e {
+                EscalationEvent::Alert(t) => EngineOutput::Alert(t),
+                EscalationEvent::Opel(c) => EngineOutput::Opel(c),
+            });
+        }
+        self.counters.evaluations += 1;
+        out.push(EngineOutput::Evaluated { at });
+    }
+
+    /// The last completed evaluation point.
+    pub fn evaluated_at(&self) -> Option<EventTime> {
+        self.evaluated_at
+    }
+
+    /// Every site's measures as of the last evaluation, by registry index.
+    pub fn latest_measures(&self) -> &[SiteMeasures] {
+        &self.latest
+    }
+
+    /// Every site's current forecasts, by registry index.
+    pub fn forecasts(&self) -> &[Vec<QuantileForecast>] {
+        &self.forecasts
+    }
+
+    /// Live accuracy of one site's series.
+    pub fn accuracy(
+        &self,
+        site: usize,
+        measure: Measure,
+    ) -> Option<surgecast_forecast::LiveAccuracy> {
+        self.series
+            .get(site)?
+            .iter()
+            .find(|s| s.measure == measure)
+            .map(|s| s.forecaster.accuracy())
+    }
+
+    /// Name of the model currently chosen for a series.
+    pub fn model_name(&self, site: usize, measure: Measure) -> Option<&str> {
+        self.series
+            .get(site)?
+            .iter()
+            .find(|s| s.measure == measure)
+            .and_then(|s| s.forecaster.model_name())
+    }
+
+    pub fn acknowledge(
+        &mut self,
+        fp: Fingerprint,
+        operator: &str,
+        note: &str,
+    ) -> Result<AlertTransition, EscalationError> {
+        let at = self.now();
+        self.escalator.acknowledge(fp, operator, note, at)
+    }
+
+    pub fn silence(
+        &mut self,
+        matcher: SilenceMatcher,
+        until: EventTime,
+        created_by: &str,
+        comment: &str,
+    ) -> Result<(SilenceId, Vec<AlertTransition>), EscalationError> {
+        let at = self.now();
+        self.escalator
+            .silence(matcher, until, created_by, comment, at)
+    }
+
+    pub fn unsilence(&mut self, id: SilenceId) -> Result<Vec<AlertTransition>, EscalationError> {
+        let at = self.now();
+        self.escalator.unsilence(id, at)
+    }
+
+    /// The hub's event-time now (newest event or tick), or the epoch before any event.
+    pub fn now(&self) -> EventTime {
+        self.state
+            .clock()
+            .now()
+            .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    }
+}
+
+/// Whether a site produces a series at all (UTCs have no ambulance or bed-pressure series).
+fn site_has_series(site: &surgecast_core::Site, m: Measure) -> bool {
+    match m {
+        Measure::EdArrivals | Measure::EdOccupancyPct => site.ed_capacity > 0,
+        Measure::AmbulanceIncidents | Measure::MeanHandoverMins => {
+            site.kind == surgecast_core::SiteKind::Type1
+        }
+        Measure::GaOccupancyPct => site.ga_beds > 0,
+        _ => false,
+    }
+}
+
+/// The latest multiple of `step` (since the epoch) at or before `t`.
+fn floor_to(t: EventTime, step: Duration) -> EventTime {
+    let s = step.num_seconds();
+    let secs = t.timestamp().div_euclid(s) * s;
+    DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or(t)
+}

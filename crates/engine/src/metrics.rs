@@ -1,0 +1,346 @@
+//! The hub's Prometheus metrics: one registry, every metric named once here.
+//!
+//! Label values are bounded: sites come from the registry, measures and feeds from fixed enums,
+//! forecast horizons and quantiles from the short lists below, DLQ reasons from the decoder's
+//! enum. Nothing user-supplied becomes a label.
+
+use prometheus::{
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
+};
+use surgecast_core::{AlertState, Feed, Severity};
+
+use crate::hub::StatusSnapshot;
+
+/// Forecast horizons (hours ahead) exported as gauges.
+pub const EXPORTED_HORIZONS: [u32; 6] = [1, 4, 8, 12, 24, 48];
+/// Forecast quantiles exported as gauges.
+pub const EXPORTED_QUANTILES: [f64; 5] = [0.05, 0.1, 0.5, 0.9, 0.95];
+
+/// Every metric the hub exports.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    /// Events by feed and outcome (applied, duplicate, too_late, rejected).
+    pub ingest_events: IntCounterVec,
+    /// Messages written to the dead-letter topic by feed and reason.
+    pub dlq_messages: IntCounterVec,
+    /// Failures to write to the dead-letter topic (the message's offset is then not committed).
+    pub dlq_write_failures: IntCounterVec,
+    pub consumer_lag: IntGaugeVec,
+    /// Seconds the system watermark trails the hub's now.
+    pub watermark_delay: Gauge,
+    /// Seconds of event time the last evaluation trails now.
+    pub evaluation_delay: Gauge,
+    pub evaluations: IntCounterVec,
+    pub site_measure: GaugeVec,
+    pub feed_data_age: GaugeVec,
+    pub forecast: GaugeVec,
+    pub forecast_pinball: GaugeVec,
+    pub forecast_mase: GaugeVec,
+    pub forecast_coverage: GaugeVec,
+    pub opel_level: IntGaugeVec,
+    pub opel_score: GaugeVec,
+    pub system_opel_level: IntGauge,
+    pub system_opel_score: Gauge,
+    pub alerts_active: IntGaugeVec,
+    pub alert_transitions: IntCounterVec,
+    pub alerts_published: IntCounterVec,
+    pub grpc_subscribers: IntGaugeVec,
+    pub grpc_requests: HistogramVec,
+    pub grpc_lagged_subscribers: IntCounterVec,
+    pub engine_tracked_items: IntGauge,
+}
+
+fn ns(name: &str, help: &str) -> Opts {
+    Opts::new(name, help).namespace("surgecast")
+}
+
+impl Metrics {
+    /// Creates and registers every metric (and the process collector on Linux).
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        macro_rules! reg {
+            ($m:expr) => {{
+                let m = $m.expect("metric definition is valid");
+                registry
+                    .register(Box::new(m.clone()))
+                    .expect("metric names are unique");
+                m
+            }};
+        }
+        let m = Self {
+            ingest_events: reg!(IntCounterVec::new(
+                ns(
+                    "ingest_events_total",
+                    "Feed events taken from Kafka, by feed and outcome (applied, duplicate, too_late, rejected)."
+                ),
+                &["feed", "outcome"]
+            )),
+            dlq_messages: reg!(IntCounterVec::new(
+                ns(
+                    "dlq_messages_total",
+                    "Messages written to the dead-letter topic, by feed and rejection reason."
+                ),
+                &["feed", "reason"]
+            )),
+            dlq_write_failures: reg!(IntCounterVec::new(
+                ns(
+                    "dlq_write_failures_total",
+                    "Dead-letter writes that failed (their offsets are not committed, so they are retried)."
+                ),
+                &["feed"]
+            )),
+            consumer_lag: reg!(IntGaugeVec::new(
+                ns(
+                    "kafka_consumer_lag_messages",
+                    "Messages between the consumer's position and the partition's high watermark."
+                ),
+                &["topic", "partition"]
+            )),
+            watermark_delay: reg!(Gauge::with_opts(ns(
+                "watermark_delay_seconds",
+                "Event-time seconds the system watermark trails the newest event."
+            ))),
+            evaluation_delay: reg!(Gauge::with_opts(ns(
+                "evaluation_delay_seconds",
+                "Event-time seconds the last completed evaluation trails the newest event."
+            ))),
+            evaluations: reg!(IntCounterVec::new(
+                ns(
+                    "evaluations_total",
+                    "Evaluation points run (outcome=run) or skipped after a long gap (outcome=skipped)."
+                ),
+                &["outcome"]
+            )),
+            site_measure: reg!(GaugeVec::new(
+                ns(
+                    "site_measure",
+                    "Current value of a site's measure (see docs/measures.md for units and windows)."
+                ),
+                &["site", "measure"]
+            )),
+            feed_data_age: reg!(GaugeVec::new(
+                ns(
+                    "feed_data_age_seconds",
+                    "Event-time seconds since a site's feed last sent an event."
+                ),
+                &["site", "feed"]
+            )),
+            forecast: reg!(GaugeVec::new(
+                ns(
+                    "forecast",
+                    "Forecast quantile of a site's measure, hours ahead of the last closed hour."
+                ),
+                &["site", "measure", "horizon_hours", "quantile"]
+            )),
+            forecast_pinball: reg!(GaugeVec::new(
+                ns(
+                    "forecast_pinball_loss",
+                    "Rolling-window average pinball loss of a series' forecasts against actuals."
+                ),
+                &["site", "measure"]
+            )),
+            forecast_mase: reg!(GaugeVec::new(
+                ns(
+                    "forecast_mase",
+                    "Rolling-window mean absolute scaled error of a series' point forecasts."
+                ),
+                &["site", "measure"]
+            )),
+            forecast_coverage: reg!(GaugeVec::new(
+                ns(
+                    "forecast_interval_coverage_ratio",
+                    "Rolling-window share of actuals inside the forecast interval (interval = 80 or 95)."
+                ),
+                &["site", "measure", "interval"]
+            )),
+            opel_level: reg!(IntGaugeVec::new(
+                ns("opel_level", "Calculated OPEL level (1-4) of a site."),
+                &["site"]
+            )),
+            opel_score: reg!(GaugeVec::new(
+                ns("opel_score", "Weighted OPEL score of a site."),
+                &["site"]
+            )),
+            system_opel_level: reg!(IntGauge::with_opts(ns(
+                "system_opel_level",
+                "Calculated OPEL level (1-4) of the whole system."
+            ))),
+            system_opel_score: reg!(Gauge::with_opts(ns(
+                "system_opel_score",
+                "Weighted OPEL score of the whole system."
+            ))),
+            alerts_active: reg!(IntGaugeVec::new(
+                ns("alerts", "Active alerts by state and severity."),
+                &["state", "severity"]
+            )),
+            alert_transitions: reg!(IntCounterVec::new(
+                ns(
+                    "alert_transitions_total",
+                    "Alert log entries, by the state moved to."
+                ),
+                &["to"]
+            )),
+            alerts_published: reg!(IntCounterVec::new(
+                ns(
+                    "alerts_published_total",
+                    "Alert log entries written to the alerts topic, by outcome (ok, error)."
+                ),
+                &["outcome"]
+            )),
+            grpc_subscribers: reg!(IntGaugeVec::new(
+                ns("grpc_subscribers", "Open gRPC streams, by stream."),
+                &["stream"]
+            )),
+            grpc_requests: reg!(HistogramVec::new(
+                HistogramOpts::new(
+                    "grpc_request_duration_seconds",
+                    "gRPC unary request latency by method and status code."
+                )
+                .namespace("surgecast")
+                .buckets(vec![
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
+                ]),
+                &["method", "code"]
+            )),
+            grpc_lagged_subscribers: reg!(IntCounterVec::new(
+                ns(
+                    "grpc_subscriber_lagged_total",
+                    "Streams that fell behind the broadcast and were resumed from the log (outcome=resumed) or ended as too far behind (outcome=ended)."
+                ),
+                &["outcome"]
+            )),
+            engine_tracked_items: reg!(IntGauge::with_opts(ns(
+                "engine_tracked_items",
+                "Attendances, incidents, bed snapshots and event ids held in memory."
+            ))),
+            registry,
+        };
+        #[cfg(target_os = "linux")]
+        {
+            let pc = prometheus::process_collector::ProcessCollector::for_self();
+            let _ = m.registry.register(Box::new(pc));
+        }
+        // Touch fixed label sets so that dashboards see zeros rather than gaps.
+        for feed in Feed::ALL {
+            for outcome in ["applied", "duplicate", "too_late", "rejected"] {
+                m.ingest_events.with_label_values(&[feed.as_str(), outcome]);
+            }
+            m.dlq_write_failures.with_label_values(&[feed.as_str()]);
+        }
+        for outcome in ["run", "skipped"] {
+            m.evaluations.with_label_values(&[outcome]);
+        }
+        for outcome in ["ok", "error"] {
+            m.alerts_published.with_label_values(&[outcome]);
+        }
+        for outcome in ["resumed", "ended"] {
+            m.grpc_lagged_subscribers.with_label_values(&[outcome]);
+        }
+        m
+    }
+
+    /// Sets every gauge derived from the status snapshot.
+    pub fn update_from_status(&self, s: &StatusSnapshot) {
+        for site in &s.sites {
+            let code = site.code.as_str();
+            for (measure, value) in site.measures.iter() {
+                self.site_measure
+                    .with_label_values(&[code, measure.as_str()])
+                    .set(value);
+            }
+            for (feed, age) in Feed::ALL.iter().zip(site.data_age_secs) {
+                if let Some(age) = age {
+                    self.feed_data_age
+                        .with_label_values(&[code, feed.as_str()])
+                        .set(age as f64);
+                }
+            }
+            if let (Some(level), Some(score)) = (site.level, site.score) {
+                self.opel_level
+                    .with_label_values(&[code])
+                    .set(i64::from(level.number()));
+                self.opel_score.with_label_values(&[code]).set(score);
+            }
+            for f in &site.forecasts {
+                for h in EXPORTED_HORIZONS {
+                    let Some(step) = f.steps.get(h as usize - 1) else {
+                        continue;
+                    };
+                    for q in EXPORTED_QUANTILES {
+                        if let Some(i) = f.levels.iter().position(|l| (l - q).abs() < 1e-9) {
+                            self.forecast
+                                .with_label_values(&[
+                                    code,
+                                    f.measure.as_str(),
+                                    &h.to_string(),
+                                    &format!("{q}"),
+                                ])
+                                .set(step.quantiles[i]);
+                        }
+                    }
+                }
+            }
+            for (measure, a) in &site.accuracy {
+                if a.n == 0 {
+                    continue;
+                }
+                let labels = [code, measure.as_str()];
+                self.forecast_pinball
+                    .with_label_values(&labels)
+                    .set(a.pinball);
+                self.forecast_mase.with_label_values(&labels).set(a.mase);
+                self.forecast_coverage
+                    .with_label_values(&[code, measure.as_str(), "80"])
+                    .set(a.coverage_80);
+                self.forecast_coverage
+                    .with_label_values(&[code, measure.as_str(), "95"])
+                    .set(a.coverage_95);
+            }
+        }
+        if let (Some(level), Some(score)) = (s.system_level, s.system_score) {
+            self.system_opel_level.set(i64::from(level.number()));
+            self.system_opel_score.set(score);
+        }
+        for state in [
+            AlertState::Pending,
+            AlertState::Firing,
+            AlertState::Acknowledged,
+        ] {
+            for severity in [Severity::Info, Severity::Warning, Severity::Critical] {
+                let n = s
+                    .active_alerts
+                    .iter()
+                    .filter(|a| a.state == state && a.severity == severity)
+                    .count();
+                self.alerts_active
+                    .with_label_values(&[state.as_str(), severity.as_str()])
+                    .set(n as i64);
+            }
+        }
+        if let Some(wm) = s.watermark {
+            self.watermark_delay
+                .set((s.now - wm).num_milliseconds() as f64 / 1000.0);
+        }
+        if let Some(at) = s.evaluated_at {
+            self.evaluation_delay
+                .set((s.now - at).num_milliseconds() as f64 / 1000.0);
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let encoder = TextEncoder::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = encoder.encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

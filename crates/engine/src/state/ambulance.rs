@@ -1,0 +1,143 @@
+//! Ambulance state of one site: calls in its catchment, conveyances to it, crews at its door.
+//!
+//! Only events whose `site` is this site are applied here (sites are the Kafka partition key,
+//! so one hub instance sees all of a site's events). A conveyance diverted to another site is
+//! dropped from this site's en-route count when it has not arrived within
+//! `max_conveyance_mins`: this site's partition never sees the new destination's events.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::Duration;
+use surgecast_core::{
+    AmbulanceCategory, AmbulanceEvent, AmbulanceEventKind, EventTime, HourBucket, IncidentId,
+    Measure, SiteMeasures,
+};
+
+use super::{in_window, mean, minutes};
+
+#[derive(Debug, Clone, Default)]
+struct IncidentAtSite {
+    conveying: Option<EventTime>,
+    arrived: Option<EventTime>,
+    handed_over: Option<EventTime>,
+    clear: Option<EventTime>,
+    last_event: Option<EventTime>,
+}
+
+impl IncidentAtSite {
+    fn before(t: Option<EventTime>, at: EventTime) -> bool {
+        t.is_some_and(|t| t < at)
+    }
+}
+
+/// Limits on how long an incident can sit in a state before it is presumed lost.
+#[derive(Debug, Clone, Copy)]
+pub struct AmbulanceLimits {
+    pub max_conveyance: Duration,
+    pub max_queue: Duration,
+}
+
+#[derive(Debug, Default)]
+pub struct AmbulanceState {
+    incidents: HashMap<IncidentId, IncidentAtSite>,
+    /// Calls by hour bucket and category (C1..C4).
+    calls: BTreeMap<HourBucket, [u32; 4]>,
+}
+
+/// Window of the mean handover time.
+const HANDOVER_MEAN_WINDOW: Duration = Duration::hours(6);
+/// Window of the handover delay counts.
+const HANDOVER_BAND_WINDOW: Duration = Duration::hours(24);
+
+impl AmbulanceState {
+    pub fn apply(&mut self, e: &AmbulanceEvent) {
+        if let AmbulanceEventKind::Call { category } = e.kind {
+            let idx = AmbulanceCategory::ALL
+                .iter()
+                .position(|c| *c == category)
+                .unwrap_or(0);
+            self.calls
+                .entry(HourBucket::containing(e.time))
+                .or_default()[idx] += 1;
+            return;
+        }
+        let i = self.incidents.entry(e.incident.clone()).or_default();
+        i.last_event = Some(i.last_event.map_or(e.time, |t| t.max(e.time)));
+        let slot = match e.kind {
+            AmbulanceEventKind::Conveying => &mut i.conveying,
+            AmbulanceEventKind::ArrivedAtHospital => &mut i.arrived,
+            AmbulanceEventKind::HandedOver => &mut i.handed_over,
+            AmbulanceEventKind::Clear => &mut i.clear,
+            // Allocation and at-scene are catchment-side steps; no site measure reads them yet.
+            AmbulanceEventKind::Allocated
+            | AmbulanceEventKind::AtScene
+            | AmbulanceEventKind::Call { .. } => return,
+        };
+        // A repeated step (e.g. a second Conveying after a re-route) keeps the latest time.
+        *slot = Some(slot.map_or(e.time, |t| t.max(e.time)));
+    }
+
+    /// Calls in one hour bucket, by category C1..C4.
+    pub fn calls_in(&self, bucket: HourBucket) -> [u32; 4] {
+        self.calls.get(&bucket).copied().unwrap_or_default()
+    }
+
+    pub fn measures_at(&self, at: EventTime, limits: AmbulanceLimits, out: &mut SiteMeasures) {
+        let before = IncidentAtSite::before;
+        let mut en_route = 0u32;
+        let mut queued = 0u32;
+        let mut recent_handovers = Vec::new();
+        let (mut over_30, mut over_60) = (0u32, 0u32);
+        for i in self.incidents.values() {
+            let arrived = before(i.arrived, at);
+            let cleared = before(i.clear, at);
+            if let Some(c) = i.conveying.filter(|c| *c < at) {
+                if !arrived && !cleared && at - c <= limits.max_conveyance {
+                    en_route += 1;
+                }
+            }
+            if let Some(a) = i.arrived.filter(|a| *a < at) {
+                let handed = before(i.handed_over, at);
+                if !handed && !cleared && at - a <= limits.max_queue {
+                    queued += 1;
+                }
+                if let Some(h) = i.handed_over.filter(|h| *h < at && *h >= a) {
+                    let mins = minutes(a, h);
+                    if in_window(h, at, HANDOVER_MEAN_WINDOW) {
+                        recent_handovers.push(mins);
+                    }
+                    if in_window(h, at, HANDOVER_BAND_WINDOW) {
+                        over_30 += u32::from(mins > 30.0);
+                        over_60 += u32::from(mins > 60.0);
+                    }
+                }
+            }
+        }
+        let calls: u32 = self
+            .calls_in(HourBucket::containing(at).offset(-1))
+            .iter()
+            .sum();
+        out.set(Measure::AmbulanceIncidents, Some(f64::from(calls)));
+        out.set(Measure::AmbulancesEnRoute, Some(f64::from(en_route)));
+        out.set(Measure::CrewsQueued, Some(f64::from(queued)));
+        out.set(
+            Measure::MeanHandoverMins,
+            mean(recent_handovers.into_iter()),
+        );
+        out.set(Measure::HandoversOver30, Some(f64::from(over_30)));
+        out.set(Measure::HandoversOver60, Some(f64::from(over_60)));
+    }
+
+    /// Drops state no evaluation at or after `horizon` can need.
+    pub fn prune(&mut self, horizon: EventTime) {
+        let keep_after = horizon - HANDOVER_BAND_WINDOW - Duration::hours(2);
+        self.incidents
+            .retain(|_, i| i.last_event.is_some_and(|t| t >= keep_after));
+        let first_kept = HourBucket::containing(horizon).offset(-48);
+        self.calls = self.calls.split_off(&first_kept);
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.incidents.len()
+    }
+}

@@ -1,0 +1,228 @@
+//! Early warnings read from forecast quantiles.
+//!
+//! A forecast step predicts one clock hour. A rule with horizon `H` looks at the steps whose
+//! hour has not yet ended at `now` and starts before `now + H`. The predicted breach time is
+//! the start of the first such hour whose probability reaches the rule's (or `now`, if that
+//! hour has already begun): the earliest moment the forecast puts the breach in.
+
+use chrono::TimeDelta;
+use surgecast_core::{
+    EventTime, HourBucket, Measure, Minutes, OpelLevel, QuantileForecast, SiteMeasures,
+    WarningBasis,
+};
+
+use crate::book::ConditionStatus;
+use crate::rules::Comparison;
+use crate::scheme::{ForecastLevel, OpelScheme};
+
+/// Probabilities within this of a rule's probability count as reaching it (1 − 0.3 is not
+/// exactly 0.7 in binary floating point).
+const PROBABILITY_TOLERANCE: f64 = 1e-9;
+
+/// What a forecast rule concluded at one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForecastVerdict<T> {
+    pub status: ConditionStatus,
+    /// For a breaching verdict, the first step reaching the probability; otherwise the most
+    /// likely step. `None` when there was nothing to read (status `Unknown`).
+    pub basis: Option<WarningBasis>,
+    /// Anything else the rule wants to carry from the chosen step.
+    pub detail: Option<T>,
+}
+
+impl<T> ForecastVerdict<T> {
+    fn unknown() -> Self {
+        Self {
+            status: ConditionStatus::Unknown,
+            basis: None,
+            detail: None,
+        }
+    }
+}
+
+/// Whether a forecast hour falls in the horizon `(now, now + horizon]` as described above.
+pub fn in_horizon(bucket: HourBucket, now: EventTime, horizon_hours: u32) -> bool {
+    bucket.end() > now && bucket.start() < now + TimeDelta::hours(i64::from(horizon_hours))
+}
+
+fn breach_time(bucket: HourBucket, now: EventTime) -> (EventTime, Minutes) {
+    let at = bucket.start().max(now);
+    (at, Minutes::between(now, at).unwrap_or_default())
+}
+
+/// Shared scan: `candidates` are (bucket, probability, payload) in time order; picks the first
+/// reaching `probability`, or else the most likely, and classifies the status.
+fn verdict<T>(
+    candidates: Vec<(HourBucket, f64, T)>,
+    probability: f64,
+    clear_margin: f64,
+) -> Option<(ConditionStatus, HourBucket, f64, T)> {
+    let max_p = candidates
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let first = candidates
+        .iter()
+        .position(|c| c.1 + PROBABILITY_TOLERANCE >= probability);
+    let status = if first.is_some() {
+        ConditionStatus::Breaching
+    } else if max_p < probability - clear_margin {
+        ConditionStatus::Clear
+    } else {
+        ConditionStatus::Holding
+    };
+    // Most likely step: the earliest among equals.
+    let chosen = first.or_else(|| {
+        candidates
+            .iter()
+            .enumerate()
+            .fold(None::<(usize, f64)>, |best, (i, c)| match best {
+                Some((_, p)) if p >= c.1 => best,
+                _ => Some((i, c.1)),
+            })
+            .map(|(i, _)| i)
+    })?;
+    let (bucket, p, payload) = candidates.into_iter().nth(chosen)?;
+    Some((status, bucket, p, payload))
+}
+
+/// "P(`measure` beyond `threshold`) ≥ `probability` at some hour within the horizon", read
+/// from the freshest forecast of the measure among `forecasts`.
+#[allow(clippy::too_many_arguments)]
+pub fn measure_warning(
+    forecasts: &[QuantileForecast],
+    measure: Measure,
+    comparison: Comparison,
+    threshold: f64,
+    horizon_hours: u32,
+    probability: f64,
+    clear_margin: f64,
+    now: EventTime,
+) -> ForecastVerdict<()> {
+    let Some(f) = forecasts.iter().filter(|f| f.measure == measure).fold(
+        None::<&QuantileForecast>,
+        |best, f| match best {
+            Some(b) if b.origin >= f.origin => Some(b),
+            _ => Some(f),
+        },
+    ) else {
+        return ForecastVerdict::unknown();
+    };
+    let mut steps: Vec<_> = f
+        .steps
+        .iter()
+        .filter(|s| in_horizon(s.bucket, now, horizon_hours))
+        .collect();
+    steps.sort_by_key(|s| s.bucket);
+    let candidates = steps
+        .into_iter()
+        .map(|s| {
+            let p = comparison.probability(&f.levels, &s.quantiles, threshold);
+            (s.bucket, p, s)
+        })
+        .collect();
+    let Some((status, bucket, p, step)) = verdict(candidates, probability, clear_margin) else {
+        return ForecastVerdict::unknown();
+    };
+    let (predicted_breach_at, lead_time) = breach_time(bucket, now);
+    ForecastVerdict {
+        status,
+        basis: Some(WarningBasis {
+            threshold,
+            probability: p,
+            predicted_breach_at,
+            lead_time,
+            forecast_quantiles: f
+                .levels
+                .iter()
+                .copied()
+                .zip(step.quantiles.iter().copied())
+                .collect(),
+            model: f.model.clone(),
+        }),
+        detail: Some(()),
+    }
+}
+
+/// "P(OPEL ≥ `level`) ≥ `probability` at some hour within the horizon", scoring forecast
+/// quantiles with the scheme (see [`OpelScheme::forecast_level`]). The basis's `threshold` is
+/// the score the level starts above, and its `forecast_quantiles` are (quantile, predicted
+/// score) pairs.
+#[allow(clippy::too_many_arguments)]
+pub fn predicted_opel_warning(
+    scheme: &OpelScheme,
+    current: &SiteMeasures,
+    forecasts: &[QuantileForecast],
+    level: OpelLevel,
+    horizon_hours: u32,
+    probability: f64,
+    clear_margin: f64,
+    now: EventTime,
+) -> ForecastVerdict<ForecastLevel> {
+    let mut buckets: Vec<HourBucket> = forecasts
+        .iter()
+        .filter(|f| scheme.parameters.iter().any(|p| p.measure == f.measure))
+        .flat_map(|f| f.steps.iter().map(|s| s.bucket))
+        .filter(|b| in_horizon(*b, now, horizon_hours))
+        .collect();
+    buckets.sort();
+    buckets.dedup();
+    let candidates: Vec<(HourBucket, f64, ForecastLevel)> = buckets
+        .into_iter()
+        .filter_map(|b| {
+            scheme
+                .forecast_level(current, forecasts, b, level)
+                .map(|fl| (b, fl.probability, fl))
+        })
+        .collect();
+    let Some((status, bucket, p, fl)) = verdict(candidates, probability, clear_margin) else {
+        return ForecastVerdict::unknown();
+    };
+    let mut models: Vec<&str> = forecasts
+        .iter()
+        .filter(|f| {
+            scheme.parameters.iter().any(|p| p.measure == f.measure)
+                && f.steps.iter().any(|s| s.bucket == bucket)
+        })
+        .map(|f| f.model.as_str())
+        .collect();
+    models.sort_unstable();
+    models.dedup();
+    let (predicted_breach_at, lead_time) = breach_time(bucket, now);
+    ForecastVerdict {
+        status,
+        basis: Some(WarningBasis {
+            threshold: scheme.level_floor(level),
+            probability: p,
+            predicted_breach_at,
+            lead_time,
+            forecast_quantiles: fl.scores.clone(),
+            model: format!("opel({})", models.join("+")),
+        }),
+        detail: Some(fl),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    #[test]
+    fn horizon_takes_hours_not_yet_ended_and_starting_before_its_end() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 5, 10, 20, 0).unwrap();
+        let current = HourBucket::containing(now);
+        assert!(!in_horizon(current.offset(-1), now, 6), "ended before now");
+        assert!(in_horizon(current, now, 6), "the hour under way");
+        assert!(
+            in_horizon(current.offset(6), now, 6),
+            "16:00 starts before 16:20"
+        );
+        assert!(!in_horizon(current.offset(7), now, 6));
+        let (at, lead) = breach_time(current, now);
+        assert_eq!((at, lead.0), (now, 0), "an hour under way breaches now");
+        let (at, lead) = breach_time(current.offset(2), now);
+        assert_eq!((at, lead.0), (current.offset(2).start(), 100));
+    }
+}

@@ -1,0 +1,600 @@
+//! The JSON wire format: one flat object per message (see `docs/feeds.md`).
+//!
+//! Decoding borrows from the input: every field is read as a [`Scalar`] that points into the
+//! message bytes (strings with escapes are the only copies), and type checks happen afterwards so
+//! that a wrong type is reported with the field's name. No `serde_json::Value` is built; unknown
+//! fields are skipped without being stored.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use chrono::DateTime;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use surgecast_core::{AeEventKind, AmbulanceEventKind, EventTime, Feed, FeedEvent};
+
+use crate::reject::{RejectReason, Rejection, quote};
+use crate::validate::{
+    ARRIVAL_MODES, AeDraft, AeStep, AmbulanceDraft, AmbulanceStep, BED_TYPES, BedsDraft,
+    CATEGORIES, DISPOSITIONS, Header, SCHEMA_VERSION, Step, Validator, check_feed,
+    check_schema_version, feed_title, lookup, name_of, names, rfc3339, type_names,
+};
+
+/// The fields the decoder reads. Any other field is skipped unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    SchemaVersion,
+    Id,
+    Site,
+    Time,
+    Type,
+    // A&E
+    AttendanceId,
+    ArrivalMode,
+    Acuity,
+    Disposition,
+    // ambulance
+    IncidentId,
+    Category,
+    // beds
+    BedGroup,
+    BedType,
+    Open,
+    Occupied,
+    EscalationOpen,
+    Closed,
+    NoCriteriaToReside,
+}
+
+const FIELD_COUNT: usize = 18;
+
+impl Field {
+    /// The field's name on the wire.
+    fn name(self) -> &'static str {
+        match self {
+            Field::SchemaVersion => "schema_version",
+            Field::Id => "id",
+            Field::Site => "site",
+            Field::Time => "time",
+            Field::Type => "type",
+            Field::AttendanceId => "attendance_id",
+            Field::ArrivalMode => "arrival_mode",
+            Field::Acuity => "acuity",
+            Field::Disposition => "disposition",
+            Field::IncidentId => "incident_id",
+            Field::Category => "category",
+            Field::BedGroup => "bed_group",
+            Field::BedType => "bed_type",
+            Field::Open => "open",
+            Field::Occupied => "occupied",
+            Field::EscalationOpen => "escalation_open",
+            Field::Closed => "closed",
+            Field::NoCriteriaToReside => "no_criteria_to_reside",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "schema_version" => Field::SchemaVersion,
+            "id" => Field::Id,
+            "site" => Field::Site,
+            "time" => Field::Time,
+            "type" => Field::Type,
+            "attendance_id" => Field::AttendanceId,
+            "arrival_mode" => Field::ArrivalMode,
+            "acuity" => Field::Acuity,
+            "disposition" => Field::Disposition,
+            "incident_id" => Field::IncidentId,
+            "category" => Field::Category,
+            "bed_group" => Field::BedGroup,
+            "bed_type" => Field::BedType,
+            "open" => Field::Open,
+            "occupied" => Field::Occupied,
+            "escalation_open" => Field::EscalationOpen,
+            "closed" => Field::Closed,
+            "no_criteria_to_reside" => Field::NoCriteriaToReside,
+            _ => return None,
+        })
+    }
+}
+
+/// One JSON message: the value of every field the decoder reads, as it came. Absent and `null`
+/// fields are both [`Scalar::Null`].
+///
+/// Filled in place by [`JsonMessage::read`] rather than built by `#[derive(Deserialize)]`: the
+/// derived code moves the whole struct several times per message, which showed in profiles.
+#[derive(Debug, Default)]
+struct JsonMessage<'a> {
+    values: [Scalar<'a>; FIELD_COUNT],
+}
+
+impl<'a> JsonMessage<'a> {
+    /// Parses one JSON object; anything else (an array, a bare value, trailing data, a field
+    /// the decoder reads given twice) is an error.
+    fn read(text: &'a str) -> Result<Self, serde_json::Error> {
+        let mut msg = JsonMessage::default();
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.deserialize_map(Filler(&mut msg))?;
+        de.end()?;
+        Ok(msg)
+    }
+
+    fn has(&self, field: Field) -> bool {
+        self.values[field as usize] != Scalar::Null
+    }
+
+    fn take(&mut self, field: Field) -> Scalar<'a> {
+        std::mem::take(&mut self.values[field as usize])
+    }
+
+    /// A string field, or `None` if absent.
+    fn text(&mut self, field: Field) -> Result<Option<Cow<'a, str>>, Rejection> {
+        match self.take(field) {
+            Scalar::Null => Ok(None),
+            Scalar::Str(s) => Ok(Some(s)),
+            other => Err(wrong_type(field, "a string", &other)),
+        }
+    }
+
+    /// An integer field, or `None` if absent. Integers too large for `i64` saturate (and then
+    /// fail the field's range check with the real reason).
+    fn integer(&mut self, field: Field) -> Result<Option<i64>, Rejection> {
+        match self.take(field) {
+            Scalar::Null => Ok(None),
+            Scalar::Int(n) => Ok(Some(n)),
+            Scalar::HugeInt(_) => Ok(Some(i64::MAX)),
+            other => Err(wrong_type(field, "a whole number", &other)),
+        }
+    }
+
+    /// A string field naming a value of `table`, or `None` if absent.
+    fn choice<T: Copy>(
+        &mut self,
+        field: Field,
+        table: &[(&str, T)],
+    ) -> Result<Option<T>, Rejection> {
+        let Some(name) = self.text(field)? else {
+            return Ok(None);
+        };
+        lookup(table, &name).map(Some).ok_or_else(|| {
+            Rejection::new(
+                RejectReason::BadValue,
+                format!(
+                    "`{}` {} is not a known value: send one of {}",
+                    field.name(),
+                    quote(&name),
+                    names(table)
+                ),
+            )
+        })
+    }
+
+    fn time(&mut self) -> Result<Option<EventTime>, Rejection> {
+        let Some(text) = self.text(Field::Time)? else {
+            return Ok(None);
+        };
+        match DateTime::parse_from_rfc3339(&text) {
+            Ok(t) => Ok(Some(t.to_utc())),
+            Err(e) => Err(Rejection::new(
+                RejectReason::BadTimestamp,
+                format!(
+                    "`time` {} is not an RFC 3339 timestamp with a UTC offset ({e}): send e.g. \"2026-01-05T10:03:00Z\" or \"2026-01-05T11:03:00+01:00\"",
+                    quote(&text)
+                ),
+            )),
+        }
+    }
+}
+
+/// Visits the message object, storing each known field's value in its slot.
+struct Filler<'m, 'a>(&'m mut JsonMessage<'a>);
+
+impl<'de: 'a, 'a> Visitor<'de> for Filler<'_, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("one JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = 0u32;
+        while let Some(FieldKey(field)) = map.next_key()? {
+            let Some(field) = field else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let bit = 1u32 << (field as u32);
+            if seen & bit != 0 {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate field `{}`",
+                    field.name()
+                )));
+            }
+            seen |= bit;
+            self.0.values[field as usize] = map.next_value()?;
+        }
+        Ok(())
+    }
+}
+
+/// An object key: a field the decoder reads, or `None` for any other.
+struct FieldKey(Option<Field>);
+
+impl<'de> Deserialize<'de> for FieldKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = FieldKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FieldKey, E> {
+                Ok(FieldKey(Field::from_name(v)))
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// One JSON value, kept only as far as a flat event needs: strings borrowed where possible,
+/// arrays and objects skipped and remembered only as such.
+#[derive(Debug, Clone, Default, PartialEq)]
+enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Int(i64),
+    /// An integer above `i64::MAX`.
+    HugeInt(u64),
+    Float(f64),
+    Bool(bool),
+    /// `null`, or the field is absent.
+    #[default]
+    Null,
+    Array,
+    Object,
+}
+
+impl fmt::Display for Scalar<'_> {
+    /// What the producer sent, for details.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Str(s) => write!(f, "the string {}", quote(s)),
+            Scalar::Int(n) => write!(f, "the number {n}"),
+            Scalar::HugeInt(n) => write!(f, "the number {n}"),
+            Scalar::Float(n) => write!(f, "the number {n}"),
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Null => f.write_str("null"),
+            Scalar::Array => f.write_str("an array"),
+            Scalar::Object => f.write_str("an object"),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor(std::marker::PhantomData))
+    }
+}
+
+struct ScalarVisitor<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> Visitor<'de> for ScalarVisitor<'a> {
+    type Value = Scalar<'a>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Int(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(i64::try_from(v).map_or(Scalar::HugeInt(v), Scalar::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Float(v))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Array)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Object)
+    }
+}
+
+fn wrong_type(field: Field, expected: &str, got: &Scalar<'_>) -> Rejection {
+    Rejection::new(
+        RejectReason::WrongType,
+        format!("`{}` must be {expected}, not {got}", field.name()),
+    )
+}
+
+fn malformed(e: &serde_json::Error) -> Rejection {
+    Rejection::new(
+        RejectReason::Malformed,
+        format!("the message is not one well-formed JSON object: {e}"),
+    )
+}
+
+pub(crate) fn decode(
+    validator: &Validator<'_>,
+    feed: Feed,
+    bytes: &[u8],
+) -> Result<FeedEvent, Rejection> {
+    // One UTF-8 check of the whole message is cheaper than serde_json's check of each string.
+    let utf8 = std::str::from_utf8(bytes).map_err(|e| {
+        Rejection::new(
+            RejectReason::Malformed,
+            format!("the message is not UTF-8 text ({e}): JSON messages must be UTF-8"),
+        )
+    })?;
+    let mut msg = JsonMessage::read(utf8).map_err(|e| malformed(&e))?;
+    let by_fields = feed_by_fields(&msg);
+
+    if let Some(version) = msg.integer(Field::SchemaVersion)? {
+        check_schema_version(version)?;
+    }
+
+    // What the message says it is: its type, else the id fields only one feed has.
+    let step = match msg.text(Field::Type)? {
+        Some(name) => Some(Step::from_name(&name).ok_or_else(|| {
+            Rejection::new(
+                RejectReason::UnknownEventType,
+                format!(
+                    "`type` {} is not an event type of the {} feed: send one of {}",
+                    quote(&name),
+                    feed_title(feed),
+                    type_names(feed)
+                ),
+            )
+        })?),
+        None => None,
+    };
+    if let Some(step) = step {
+        check_feed(
+            feed,
+            step.feed(),
+            format_args!("its type is {:?}", step_name(step)),
+        )?;
+    } else if let Some((actual, field)) = by_fields {
+        check_feed(feed, actual, format_args!("it has `{field}` and no `type`"))?;
+    }
+
+    let header = Header {
+        id: msg.text(Field::Id)?,
+        site: msg.text(Field::Site)?,
+        time: msg.time()?,
+    };
+    match feed {
+        Feed::Ae => {
+            let step = match step {
+                Some(Step::Ae(s)) => Some(s),
+                _ => None,
+            };
+            let arrival = step == Some(AeStep::Arrival);
+            let departure = step == Some(AeStep::Departure);
+            validator.ae(AeDraft {
+                header,
+                step,
+                attendance_id: msg.text(Field::AttendanceId)?,
+                arrival_mode: when(arrival, || msg.choice(Field::ArrivalMode, &ARRIVAL_MODES))?,
+                acuity: when(arrival, || msg.integer(Field::Acuity))?,
+                disposition: when(departure, || msg.choice(Field::Disposition, &DISPOSITIONS))?,
+            })
+        }
+        Feed::Ambulance => {
+            let step = match step {
+                Some(Step::Ambulance(s)) => Some(s),
+                _ => None,
+            };
+            validator.ambulance(AmbulanceDraft {
+                header,
+                step,
+                incident_id: msg.text(Field::IncidentId)?,
+                category: when(step == Some(AmbulanceStep::Call), || {
+                    msg.choice(Field::Category, &CATEGORIES)
+                })?,
+            })
+        }
+        Feed::Beds => validator.beds(BedsDraft {
+            header,
+            bed_group: msg.text(Field::BedGroup)?,
+            bed_type: msg.choice(Field::BedType, &BED_TYPES)?,
+            open: msg.integer(Field::Open)?,
+            occupied: msg.integer(Field::Occupied)?,
+            escalation_open: msg.integer(Field::EscalationOpen)?,
+            closed: msg.integer(Field::Closed)?,
+            no_criteria_to_reside: msg.integer(Field::NoCriteriaToReside)?,
+        }),
+    }
+}
+
+/// Reads a field only for the steps that use it: a field of another step is ignored, whatever it
+/// holds.
+fn when<T>(
+    applies: bool,
+    read: impl FnOnce() -> Result<Option<T>, Rejection>,
+) -> Result<Option<T>, Rejection> {
+    if applies { read() } else { Ok(None) }
+}
+
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::Ae(s) => s.name(),
+        Step::Ambulance(s) => s.name(),
+        Step::Beds => crate::validate::BED_STATE_TYPE,
+    }
+}
+
+/// The feed a message without `type` belongs to, by the fields only that feed has.
+fn feed_by_fields(msg: &JsonMessage<'_>) -> Option<(Feed, &'static str)> {
+    [
+        (Field::AttendanceId, Feed::Ae),
+        (Field::IncidentId, Feed::Ambulance),
+        (Field::BedGroup, Feed::Beds),
+        (Field::BedType, Feed::Beds),
+    ]
+    .into_iter()
+    .find(|(field, _)| msg.has(*field))
+    .map(|(field, feed)| (feed, field.name()))
+}
+
+/// The flat JSON object written for one event; fields that do not apply are left out.
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    schema_version: u32,
+    id: &'a str,
+    site: &'a str,
+    time: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attendance_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arrival_mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acuity: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    disposition: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incident_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bed_group: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bed_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    occupied: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    escalation_open: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closed: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_criteria_to_reside: Option<u32>,
+}
+
+impl<'a> JsonOut<'a> {
+    fn header(id: &'a str, site: &'a str, time: EventTime) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            id,
+            site,
+            time: rfc3339(time),
+            kind: None,
+            attendance_id: None,
+            arrival_mode: None,
+            acuity: None,
+            disposition: None,
+            incident_id: None,
+            category: None,
+            bed_group: None,
+            bed_type: None,
+            open: None,
+            occupied: None,
+            escalation_open: None,
+            closed: None,
+            no_criteria_to_reside: None,
+        }
+    }
+}
+
+/// Encodes an event as the JSON the decoder reads (times in UTC with `Z`, `schema_version` 1).
+pub fn encode_json(event: &FeedEvent) -> Vec<u8> {
+    let out = match event {
+        FeedEvent::Ae(e) => {
+            let mut out = JsonOut::header(e.id.as_str(), e.site.as_str(), e.time);
+            out.kind = Some(AeStep::of(&e.kind).name());
+            out.attendance_id = Some(e.attendance.as_str());
+            match e.kind {
+                AeEventKind::Arrival { mode, acuity } => {
+                    out.arrival_mode = Some(name_of(&ARRIVAL_MODES, mode));
+                    out.acuity = Some(acuity.get());
+                }
+                AeEventKind::Departure { disposition } => {
+                    out.disposition = Some(name_of(&DISPOSITIONS, disposition));
+                }
+                AeEventKind::InitialAssessment
+                | AeEventKind::SeenByClinician
+                | AeEventKind::DecisionToAdmit => {}
+            }
+            out
+        }
+        FeedEvent::Ambulance(e) => {
+            let mut out = JsonOut::header(e.id.as_str(), e.site.as_str(), e.time);
+            out.kind = Some(AmbulanceStep::of(&e.kind).name());
+            out.incident_id = Some(e.incident.as_str());
+            if let AmbulanceEventKind::Call { category } = e.kind {
+                out.category = Some(name_of(&CATEGORIES, category));
+            }
+            out
+        }
+        FeedEvent::Beds(s) => {
+            let mut out = JsonOut::header(s.id.as_str(), s.site.as_str(), s.time);
+            out.bed_group = Some(&s.bed_group);
+            out.bed_type = Some(name_of(&BED_TYPES, s.bed_type));
+            out.open = Some(s.open.0);
+            out.occupied = Some(s.occupied.0);
+            out.escalation_open = Some(s.escalation_open.0);
+            out.closed = Some(s.closed.0);
+            out.no_criteria_to_reside = Some(s.no_criteria_to_reside.0);
+            out
+        }
+    };
+    serde_json::to_vec(&out).expect("a struct of strings and integers always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(json: &str) -> Scalar<'_> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn scalars_borrow_unescaped_strings() {
+        assert!(matches!(
+            scalar(r#""R0A66""#),
+            Scalar::Str(Cow::Borrowed("R0A66"))
+        ));
+        assert!(matches!(scalar(r#""a\"b""#), Scalar::Str(Cow::Owned(s)) if s == "a\"b"));
+        assert_eq!(scalar("-3"), Scalar::Int(-3));
+        assert_eq!(scalar("18446744073709551615"), Scalar::HugeInt(u64::MAX));
+        assert_eq!(scalar("3.5"), Scalar::Float(3.5));
+        assert_eq!(scalar("[1,[2],{}]"), Scalar::Array);
+        assert_eq!(scalar(r#"{"a":{"b":[]}}"#), Scalar::Object);
+        assert_eq!(scalar("true"), Scalar::Bool(true));
+    }
+}

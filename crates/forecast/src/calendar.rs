@@ -1,0 +1,394 @@
+//! Calendar features of a time index: local hour of day, day of week, position in the year and
+//! bank holidays.
+//!
+//! Series are indexed by an integer `t` in their cadence: whole UTC hours since the epoch for
+//! hourly series (the same number as [`HourBucket`]) and whole days since the epoch for daily
+//! series. Demand follows the local clock, not UTC, so hourly features are computed in local
+//! civil time ([`Clock::UkCivil`] applies British Summer Time).
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use serde::{Deserialize, Serialize};
+use surgecast_core::HourBucket;
+
+/// Days from 0001-01-01 (day 1 in chrono's count) to 1970-01-01.
+const EPOCH_DAYS_FROM_CE: i64 = 719_163;
+
+/// The grain of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cadence {
+    /// One value per clock hour; `t` is whole UTC hours since the epoch.
+    Hourly,
+    /// One value per calendar day; `t` is whole days since the epoch.
+    Daily,
+}
+
+impl Cadence {
+    /// Steps in the weekly season (the seasonal-naive lag used to scale MASE).
+    pub fn week(self) -> usize {
+        match self {
+            Cadence::Hourly => 168,
+            Cadence::Daily => 7,
+        }
+    }
+
+    /// Steps in one day (1 for daily series).
+    pub fn day(self) -> usize {
+        match self {
+            Cadence::Hourly => 24,
+            Cadence::Daily => 1,
+        }
+    }
+
+    /// Steps in a (365-day) year.
+    pub fn year(self) -> usize {
+        365 * self.day()
+    }
+
+    /// The first hour of step `t`, as the hub's bucket type.
+    pub fn bucket(self, t: i64) -> HourBucket {
+        match self {
+            Cadence::Hourly => HourBucket(t),
+            Cadence::Daily => HourBucket(t * 24),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cadence::Hourly => "hourly",
+            Cadence::Daily => "daily",
+        }
+    }
+}
+
+/// Which civil clock the hour-of-day features follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// UTC as is (also right for series whose timestamps are already naive local times).
+    Utc,
+    /// UK civil time: GMT in winter, BST (UTC+1) from 01:00 UTC on the last Sunday of March
+    /// to 01:00 UTC on the last Sunday of October.
+    #[default]
+    UkCivil,
+}
+
+/// Which days are public holidays.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holidays {
+    /// No holidays.
+    None,
+    /// England & Wales bank holidays, computed for any year.
+    #[default]
+    EnglandWales,
+    /// An explicit list of local days (days since the epoch), e.g. from a CSV holiday column.
+    Listed(BTreeSet<i64>),
+}
+
+/// The calendar a series lives in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Calendar {
+    pub cadence: Cadence,
+    pub clock: Clock,
+    pub holidays: Holidays,
+}
+
+/// Calendar facts about one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeInfo {
+    /// Local hour of day, 0..24 (0 for daily series).
+    pub hour: usize,
+    /// Local day of week, 0 = Monday.
+    pub weekday: usize,
+    /// Position in the year, 0..1 (day of year / 365.25, plus the hour).
+    pub year_phase: f64,
+    /// Local day (days since the epoch).
+    pub day: i64,
+    /// The local day is a public holiday.
+    pub holiday: bool,
+}
+
+impl TimeInfo {
+    /// Weekend or public holiday.
+    pub fn off_day(&self) -> bool {
+        self.weekday >= 5 || self.holiday
+    }
+}
+
+impl Calendar {
+    pub fn new(cadence: Cadence, clock: Clock, holidays: Holidays) -> Self {
+        Self {
+            cadence,
+            clock,
+            holidays,
+        }
+    }
+
+    /// An hourly calendar for the hub's UK series.
+    pub fn uk_hourly() -> Self {
+        Self::new(Cadence::Hourly, Clock::UkCivil, Holidays::EnglandWales)
+    }
+
+    /// Local hour count since the epoch (hourly) or the day itself (daily).
+    fn local_hour(&self, t: i64) -> i64 {
+        match self.clock {
+            Clock::Utc => t,
+            Clock::UkCivil => t + i64::from(is_bst_hour(t)),
+        }
+    }
+
+    pub fn info(&self, t: i64) -> TimeInfo {
+        let (day, hour) = match self.cadence {
+            Cadence::Hourly => {
+                let lh = self.local_hour(t);
+                (lh.div_euclid(24), lh.rem_euclid(24) as usize)
+            }
+            Cadence::Daily => (t, 0),
+        };
+        let date = date_of_day(day);
+        let weekday = date.weekday().num_days_from_monday() as usize;
+        let year_phase = (f64::from(date.ordinal0()) + hour as f64 / 24.0) / 365.25;
+        TimeInfo {
+            hour,
+            weekday,
+            year_phase,
+            day,
+            holiday: self.is_holiday(day, date),
+        }
+    }
+
+    fn is_holiday(&self, day: i64, date: NaiveDate) -> bool {
+        match &self.holidays {
+            Holidays::None => false,
+            Holidays::EnglandWales => is_england_wales_bank_holiday(date),
+            Holidays::Listed(days) => days.contains(&day),
+        }
+    }
+
+    /// Local hour of day of step `t` (0 for daily series), without the date arithmetic of
+    /// [`Calendar::info`].
+    pub fn hour(&self, t: i64) -> usize {
+        match self.cadence {
+            Cadence::Hourly => self.local_hour(t).rem_euclid(24) as usize,
+            Cadence::Daily => 0,
+        }
+    }
+
+    /// The weekly slot of step `t`: local hour of week (0..168) for hourly series, day of week
+    /// (0..7) for daily series.
+    pub fn slot(&self, t: i64) -> usize {
+        match self.cadence {
+            Cadence::Hourly => {
+                let lh = self.local_hour(t);
+                // 1970-01-01 was a Thursday: shift so that Monday 00:00 is slot 0.
+                (lh + 72).rem_euclid(168) as usize
+            }
+            Cadence::Daily => (t + 3).rem_euclid(7) as usize,
+        }
+    }
+
+    /// Steps per week (the number of slots).
+    pub fn slots(&self) -> usize {
+        self.cadence.week()
+    }
+}
+
+/// The civil date of a day number (days since 1970-01-01).
+pub fn date_of_day(day: i64) -> NaiveDate {
+    i32::try_from(day + EPOCH_DAYS_FROM_CE)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// The day number (days since 1970-01-01) of a civil date.
+pub fn day_of_date(date: NaiveDate) -> i64 {
+    i64::from(date.num_days_from_ce()) - EPOCH_DAYS_FROM_CE
+}
+
+/// Is UTC hour `t` inside British Summer Time?
+fn is_bst_hour(t: i64) -> bool {
+    let date = date_of_day(t.div_euclid(24));
+    // Outside March..October there is no question to ask.
+    if !(3..=10).contains(&date.month()) {
+        return false;
+    }
+    if (4..=9).contains(&date.month()) {
+        return true;
+    }
+    let year = date.year();
+    let start = day_of_date(last_weekday_of_month(year, 3, Weekday::Sun)) * 24 + 1;
+    let end = day_of_date(last_weekday_of_month(year, 10, Weekday::Sun)) * 24 + 1;
+    t >= start && t < end
+}
+
+/// The last `wd` of a month (O(1): back from the month's last day).
+fn last_weekday_of_month(year: i32, month: u32, wd: Weekday) -> NaiveDate {
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    }
+    .unwrap_or(NaiveDate::MIN);
+    let last = next.pred_opt().unwrap_or(next);
+    let back = (7 + last.weekday().num_days_from_monday() - wd.num_days_from_monday()) % 7;
+    last.checked_sub_days(chrono::Days::new(u64::from(back)))
+        .unwrap_or(last)
+}
+
+fn first_weekday_of_month(year: i32, month: u32, wd: Weekday) -> NaiveDate {
+    let mut d = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(NaiveDate::MIN);
+    while d.weekday() != wd {
+        d = d.succ_opt().unwrap_or(d);
+    }
+    d
+}
+
+/// Easter Sunday of a Gregorian year (the anonymous Gregorian computus).
+pub fn easter_sunday(year: i32) -> NaiveDate {
+    let a = year % 19;
+    let b = year / 100;
+    let c = year % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    NaiveDate::from_ymd_opt(year, month as u32, day as u32).unwrap_or(NaiveDate::MIN)
+}
+
+/// The bank holidays of England & Wales in `year`, in date order: the regular eight (with
+/// weekend substitutes) plus the one-off days proclaimed since 1995.
+pub fn england_wales_bank_holidays(year: i32) -> Vec<NaiveDate> {
+    let ymd = |m: u32, d: u32| NaiveDate::from_ymd_opt(year, m, d).unwrap_or(NaiveDate::MIN);
+    let mut days = Vec::with_capacity(10);
+    // New Year's Day, moved to Monday when it falls at a weekend.
+    let ny = ymd(1, 1);
+    days.push(match ny.weekday() {
+        Weekday::Sat => ymd(1, 3),
+        Weekday::Sun => ymd(1, 2),
+        _ => ny,
+    });
+    let easter = easter_sunday(year);
+    days.extend(easter.checked_sub_days(chrono::Days::new(2)));
+    days.extend(easter.checked_add_days(chrono::Days::new(1)));
+    // Early May: first Monday, moved for VE-day anniversaries.
+    days.push(match year {
+        1995 | 2020 => ymd(5, 8),
+        _ => first_weekday_of_month(year, 5, Weekday::Mon),
+    });
+    // Spring: last Monday of May, moved for jubilees.
+    match year {
+        2002 => days.extend([ymd(6, 3), ymd(6, 4)]),
+        2012 => days.extend([ymd(6, 4), ymd(6, 5)]),
+        2022 => days.extend([ymd(6, 2), ymd(6, 3)]),
+        _ => days.push(last_weekday_of_month(year, 5, Weekday::Mon)),
+    }
+    days.push(last_weekday_of_month(year, 8, Weekday::Mon));
+    // Christmas and Boxing Day with substitutes.
+    match ymd(12, 25).weekday() {
+        Weekday::Fri => days.extend([ymd(12, 25), ymd(12, 28)]),
+        Weekday::Sat => days.extend([ymd(12, 27), ymd(12, 28)]),
+        Weekday::Sun => days.extend([ymd(12, 26), ymd(12, 27)]),
+        _ => days.extend([ymd(12, 25), ymd(12, 26)]),
+    }
+    match year {
+        1999 => days.push(ymd(12, 31)),
+        2011 => days.push(ymd(4, 29)),
+        2022 => days.push(ymd(9, 19)),
+        2023 => days.push(ymd(5, 8)),
+        _ => {}
+    }
+    days.sort();
+    days.dedup();
+    days
+}
+
+/// Is `date` a bank holiday in England & Wales?
+pub fn is_england_wales_bank_holiday(date: NaiveDate) -> bool {
+    // Cheap rejection first: every bank holiday (movable feasts included) falls in one of
+    // these windows, and most days do not.
+    let (m, d) = (date.month(), date.day());
+    let possible = match m {
+        1 => d <= 3,
+        3 => d >= 20,
+        4 | 5 => true,
+        6 => d <= 5,
+        8 => d >= 25,
+        9 => d == 19,
+        12 => d >= 25,
+        _ => false,
+    };
+    possible && england_wales_bank_holidays(date.year()).contains(&date)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn easter_dates() {
+        assert_eq!(easter_sunday(2019), d(2019, 4, 21));
+        assert_eq!(easter_sunday(2024), d(2024, 3, 31));
+        assert_eq!(easter_sunday(2025), d(2025, 4, 20));
+        assert_eq!(easter_sunday(2038), d(2038, 4, 25));
+        assert_eq!(easter_sunday(2008), d(2008, 3, 23));
+    }
+
+    #[test]
+    fn bank_holidays_2026_and_2020() {
+        let h = england_wales_bank_holidays(2026);
+        let expect = [
+            d(2026, 1, 1),
+            d(2026, 4, 3),
+            d(2026, 4, 6),
+            d(2026, 5, 4),
+            d(2026, 5, 25),
+            d(2026, 8, 31),
+            d(2026, 12, 25),
+            d(2026, 12, 28),
+        ];
+        assert_eq!(h, expect);
+        let h20 = england_wales_bank_holidays(2020);
+        assert!(h20.contains(&d(2020, 5, 8)));
+        assert!(h20.contains(&d(2020, 12, 28)));
+        assert!(england_wales_bank_holidays(2022).contains(&d(2022, 1, 3)));
+    }
+
+    #[test]
+    fn day_numbers_and_bst() {
+        assert_eq!(day_of_date(d(1970, 1, 1)), 0);
+        assert_eq!(date_of_day(day_of_date(d(2024, 2, 29))), d(2024, 2, 29));
+        let cal = Calendar::uk_hourly();
+        // 2026-07-01 12:00 UTC is 13:00 BST on a Wednesday.
+        let t = day_of_date(d(2026, 7, 1)) * 24 + 12;
+        let info = cal.info(t);
+        assert_eq!((info.hour, info.weekday), (13, 2));
+        assert_eq!(cal.slot(t), 2 * 24 + 13);
+        // In winter UTC and local agree and match the core's hour of week.
+        let w = day_of_date(d(2026, 1, 14)) * 24 + 9;
+        assert_eq!(cal.slot(w), HourBucket(w).hour_of_week());
+        assert!(cal.info(day_of_date(d(2026, 12, 25)) * 24 + 10).holiday);
+        // BST edges in 2026: 29 March 01:00 UTC to 25 October 01:00 UTC.
+        let mar29 = day_of_date(d(2026, 3, 29)) * 24;
+        assert!(!is_bst_hour(mar29) && is_bst_hour(mar29 + 1));
+        let oct25 = day_of_date(d(2026, 10, 25)) * 24;
+        assert!(is_bst_hour(oct25) && !is_bst_hour(oct25 + 1));
+        assert_eq!(cal.hour(mar29 + 1), 2);
+        let daily = Calendar::new(Cadence::Daily, Clock::Utc, Holidays::None);
+        assert_eq!(daily.slot(day_of_date(d(2026, 11, 23))), 0); // a Monday
+    }
+}

@@ -1,0 +1,155 @@
+//! What the forecaster is told: horizon, history bound, refit cadence, quantile levels and
+//! which model families compete.
+
+use serde::{Deserialize, Serialize};
+use surgecast_core::STANDARD_QUANTILES;
+
+use crate::calendar::{Cadence, Calendar, Clock, Holidays};
+
+/// A family of forecasting models. Each series picks one by rolling-origin backtest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelFamily {
+    /// The hour-of-week empirical benchmark: empirical quantiles of the same hour of week over
+    /// the last weeks. Uncalibrated by design (it is the yardstick).
+    EmpiricalProfile,
+    /// Hour-of-week mean profile. Counts: Poisson-scaled, conformally calibrated quantiles.
+    /// Levels: the profile plus damped persistence of the latest deviation from it.
+    SeasonalProfile,
+    /// Poisson (or negative binomial when over-dispersed) regression on calendar and
+    /// recent-level features, fitted by IRLS. Counts only.
+    PoissonGlm,
+    /// Double-seasonal (daily + weekly) exponential smoothing with an AR(1) error correction
+    /// and, given a year of history, an annual Fourier component.
+    ExpSmoothing,
+}
+
+impl ModelFamily {
+    pub const ALL: [ModelFamily; 4] = [
+        ModelFamily::EmpiricalProfile,
+        ModelFamily::SeasonalProfile,
+        ModelFamily::PoissonGlm,
+        ModelFamily::ExpSmoothing,
+    ];
+
+    /// The stable name, as in forecasts' `model` field and the model store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelFamily::EmpiricalProfile => "empirical_profile",
+            ModelFamily::SeasonalProfile => "seasonal_profile",
+            ModelFamily::PoissonGlm => "poisson_glm",
+            ModelFamily::ExpSmoothing => "exp_smoothing",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// Whether the family makes sense for a series of this kind.
+    pub fn applies_to(self, kind: SeriesKind) -> bool {
+        !(self == ModelFamily::PoissonGlm && kind == SeriesKind::Level)
+    }
+}
+
+impl std::fmt::Display for ModelFamily {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a series measures, which decides the models and the noise shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesKind {
+    /// Counts of events per bucket (arrivals, incidents): non-negative, roughly Poisson.
+    Count,
+    /// A level read at the end of the bucket (occupancy %, handover minutes): persistent.
+    Level,
+}
+
+/// Configuration of every series forecaster in the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ForecasterConfig {
+    /// Steps ahead to forecast (hours): 48.
+    pub horizon_hours: usize,
+    /// Ring-buffer bound on the history kept per series (hours): 8 weeks.
+    pub history_hours: usize,
+    /// Refit (with model selection) at most this often (hours): 24.
+    pub refit_every_hours: usize,
+    /// No forecast until this many hours have been observed: one week.
+    pub min_history_hours: usize,
+    /// Quantile levels of issued forecasts, ascending: the 19 standard levels.
+    pub levels: Vec<f64>,
+    /// Families that compete in model selection (those that do not apply to a series' kind are
+    /// skipped).
+    pub families: Vec<ModelFamily>,
+    /// The most recent hours held out to calibrate intervals and score families: 2 weeks.
+    pub calibration_hours: usize,
+    /// Spacing of forecast origins inside the calibration window (hours): 12.
+    pub calibration_origin_every_hours: usize,
+    /// Weeks of history behind hour-of-week profiles: 8.
+    pub profile_weeks: usize,
+    /// Live accuracy tracks one issued forecast in this many hours (hours): 12.
+    pub track_every_hours: usize,
+    /// Live accuracy window, in scored (forecast, hour) pairs: 2 weeks of two 48-hour forecasts a
+    /// day.
+    pub accuracy_window: usize,
+    /// The civil clock for hour-of-day features.
+    pub clock: Clock,
+    /// Public holidays for calendar features.
+    pub holidays: Holidays,
+}
+
+impl Default for ForecasterConfig {
+    fn default() -> Self {
+        Self {
+            horizon_hours: 48,
+            history_hours: 24 * 7 * 8,
+            refit_every_hours: 24,
+            min_history_hours: 24 * 7,
+            levels: STANDARD_QUANTILES.to_vec(),
+            families: vec![
+                ModelFamily::SeasonalProfile,
+                ModelFamily::PoissonGlm,
+                ModelFamily::ExpSmoothing,
+            ],
+            calibration_hours: 24 * 14,
+            calibration_origin_every_hours: 12,
+            profile_weeks: 8,
+            track_every_hours: 12,
+            accuracy_window: 96 * 14,
+            clock: Clock::UkCivil,
+            holidays: Holidays::EnglandWales,
+        }
+    }
+}
+
+impl ForecasterConfig {
+    pub(crate) fn calendar(&self) -> Calendar {
+        Calendar::new(Cadence::Hourly, self.clock, self.holidays.clone())
+    }
+
+    /// The model-fitting knobs this configuration implies.
+    pub fn fit_settings(&self) -> FitSettings {
+        FitSettings {
+            horizon: self.horizon_hours.max(1),
+            calibration_steps: self.calibration_hours,
+            calibration_origin_every: self.calibration_origin_every_hours.max(1),
+            profile_weeks: self.profile_weeks.max(1),
+            empirical_weeks: self.profile_weeks.max(1),
+        }
+    }
+}
+
+/// The knobs shared by the live forecaster and the backtest, in steps of the series' cadence.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FitSettings {
+    pub horizon: usize,
+    pub calibration_steps: usize,
+    pub calibration_origin_every: usize,
+    pub profile_weeks: usize,
+    /// Weeks behind the empirical benchmark's quantiles.
+    pub empirical_weeks: usize,
+}

@@ -1,0 +1,270 @@
+//! The flow model of ED occupancy: the census in `h` hours is the patients in the department
+//! now who are still there, plus the patients yet to arrive who have not yet left.
+//!
+//! - A patient who has been in the department `e` minutes is still there `60h` minutes later
+//!   with probability `S(e + 60h) / S(e)`, where `S` is the empirical survival function of
+//!   recent completed stays (conditional survival given time already spent). Past the longest
+//!   recorded stay the tail is taken as exponential with the mean excess of the longest tenth.
+//! - Arrivals in future hour `j` are Poisson with the forecast mean, spread uniformly within
+//!   the hour; each is still present at the end of hour `h` with probability
+//!   `q = mean over u of S((h - j + 1 - u) * 60)`, so those present are Poisson (thinning).
+//!
+//! The census is then a Poisson-binomial count plus an independent Poisson count, whose exact
+//! distribution is computed by dynamic programming and convolution: deterministic, no sampling.
+//! In steady state the mean is `rate * mean stay` (Little's law).
+
+/// Why the flow model could not run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FlowError {
+    #[error(
+        "stays_mins has no finite, non-negative stay length; pass the lengths (minutes) of recently completed stays"
+    )]
+    NoStays,
+    #[error("quantile level {0} is outside (0, 1); pass levels such as 0.05 ... 0.95")]
+    BadLevel(f64),
+}
+
+/// The census forecast for one future hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowStep {
+    /// Hours after the origin (1 = end of the first future hour).
+    pub hour: usize,
+    /// Expected census.
+    pub mean: f64,
+    /// Census quantiles at the requested levels (whole patients, non-decreasing).
+    pub quantiles: Vec<f64>,
+}
+
+/// Empirical survival of stay lengths with an exponential tail.
+struct Survival {
+    sorted: Vec<f64>,
+    tail_start: f64,
+    tail_mean_excess: f64,
+}
+
+impl Survival {
+    fn new(stays: &[f64]) -> Option<Self> {
+        let mut sorted: Vec<f64> = stays
+            .iter()
+            .copied()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .collect();
+        if sorted.is_empty() {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let cut = sorted[(n * 9 / 10).min(n - 1)];
+        let tail: Vec<f64> = sorted
+            .iter()
+            .filter(|&&s| s > cut)
+            .map(|s| s - cut)
+            .collect();
+        let tail_mean_excess = if tail.is_empty() {
+            60.0
+        } else {
+            (tail.iter().sum::<f64>() / tail.len() as f64).max(1.0)
+        };
+        Some(Self {
+            tail_start: sorted[n - 1],
+            sorted,
+            tail_mean_excess,
+        })
+    }
+
+    /// P(stay > x).
+    fn s(&self, x: f64) -> f64 {
+        let n = self.sorted.len();
+        let above = n - self.sorted.partition_point(|&v| v <= x);
+        above as f64 / n as f64
+    }
+
+    /// P(stay > e + d | stay > e).
+    fn conditional(&self, e: f64, d: f64) -> f64 {
+        if e < self.tail_start {
+            let se = self.s(e);
+            if se > 0.0 {
+                return self.s(e + d) / se;
+            }
+        }
+        (-d / self.tail_mean_excess).exp()
+    }
+}
+
+/// Forecasts the ED census for each future hour covered by `arrivals_mean_per_hour`.
+///
+/// - `census_elapsed_mins`: minutes each patient now in the department has been there.
+/// - `arrivals_mean_per_hour`: expected arrivals in each future hour (e.g. an arrivals
+///   forecast's point values); its length is the horizon.
+/// - `stays_mins`: lengths of recently completed stays (minutes), the stay distribution.
+/// - `levels`: quantile levels in (0, 1), ascending.
+///
+/// ```
+/// use surgecast_forecast::flow_forecast;
+/// // Nobody in, 10 arrivals an hour, every stay exactly 3 hours: after 3 hours, 30 present.
+/// let steps = flow_forecast(&[], &[10.0; 6], &[180.0; 50], &[0.5]).unwrap();
+/// assert!((steps[5].mean - 30.0).abs() < 1e-9);
+/// ```
+pub fn flow_forecast(
+    census_elapsed_mins: &[f64],
+    arrivals_mean_per_hour: &[f64],
+    stays_mins: &[f64],
+    levels: &[f64],
+) -> Result<Vec<FlowStep>, FlowError> {
+    if let Some(&bad) = levels.iter().find(|l| !(**l > 0.0 && **l < 1.0)) {
+        return Err(FlowError::BadLevel(bad));
+    }
+    let surv = Survival::new(stays_mins).ok_or(FlowError::NoStays)?;
+    // Sub-hour points at which arrivals are spread (5-minute midpoints).
+    const SPREAD: usize = 12;
+    let mut out = Vec::with_capacity(arrivals_mean_per_hour.len());
+    for h in 1..=arrivals_mean_per_hour.len() {
+        let minutes = 60.0 * h as f64;
+        let probs: Vec<f64> = census_elapsed_mins
+            .iter()
+            .filter(|e| e.is_finite())
+            .map(|&e| surv.conditional(e.max(0.0), minutes))
+            .collect();
+        let mut lambda = 0.0;
+        for (j, &rate) in arrivals_mean_per_hour[..h].iter().enumerate() {
+            let rate = if rate.is_finite() { rate.max(0.0) } else { 0.0 };
+            // Arrival in hour j+1, at (j + u) hours after the origin; present at h hours if
+            // its stay exceeds (h - j - u) hours.
+            let q: f64 = (0..SPREAD)
+                .map(|k| {
+                    let u = (k as f64 + 0.5) / SPREAD as f64;
+                    surv.s(60.0 * ((h - j) as f64 - u))
+                })
+                .sum::<f64>()
+                / SPREAD as f64;
+            lambda += rate * q;
+        }
+        let pmf = convolve(&poisson_binomial(&probs), &poisson_pmf(lambda));
+        let mean = probs.iter().sum::<f64>() + lambda;
+        out.push(FlowStep {
+            hour: h,
+            mean,
+            quantiles: pmf_quantiles(&pmf, levels),
+        });
+    }
+    Ok(out)
+}
+
+/// PMF of a sum of independent Bernoulli variables.
+fn poisson_binomial(probs: &[f64]) -> Vec<f64> {
+    let mut pmf = vec![1.0];
+    for &p in probs {
+        let p = p.clamp(0.0, 1.0);
+        let mut next = vec![0.0; pmf.len() + 1];
+        for (k, &m) in pmf.iter().enumerate() {
+            next[k] += m * (1.0 - p);
+            next[k + 1] += m * p;
+        }
+        pmf = next;
+    }
+    pmf
+}
+
+/// PMF of a Poisson variable, truncated where the remaining mass is negligible.
+fn poisson_pmf(lambda: f64) -> Vec<f64> {
+    if lambda <= 0.0 {
+        return vec![1.0];
+    }
+    let max = (lambda + 12.0 * lambda.sqrt() + 20.0).ceil() as usize;
+    let mut pmf = Vec::with_capacity(max + 1);
+    // Work in logs so large means do not underflow at zero.
+    let mut log_p = -lambda;
+    for k in 0..=max {
+        if k > 0 {
+            log_p += lambda.ln() - (k as f64).ln();
+        }
+        pmf.push(log_p.exp());
+    }
+    pmf
+}
+
+fn convolve(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; a.len() + b.len() - 1];
+    for (i, &x) in a.iter().enumerate() {
+        if x < 1e-300 {
+            continue;
+        }
+        for (j, &y) in b.iter().enumerate() {
+            out[i + j] += x * y;
+        }
+    }
+    out
+}
+
+/// Smallest count whose CDF reaches each level.
+fn pmf_quantiles(pmf: &[f64], levels: &[f64]) -> Vec<f64> {
+    let total: f64 = pmf.iter().sum();
+    levels
+        .iter()
+        .map(|&tau| {
+            let target = tau * total - 1e-12;
+            let mut cdf = 0.0;
+            for (k, &p) in pmf.iter().enumerate() {
+                cdf += p;
+                if cdf >= target {
+                    return k as f64;
+                }
+            }
+            (pmf.len() - 1) as f64
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survivors_decay_with_the_stay_distribution() {
+        // Stays uniform on 0..600 minutes; 100 patients who have just arrived, no arrivals.
+        let stays: Vec<f64> = (0..600).map(f64::from).collect();
+        let census = vec![0.0; 100];
+        let steps = flow_forecast(&census, &[0.0; 10], &stays, &[0.05, 0.5, 0.95]).unwrap();
+        for s in &steps {
+            let expect = 100.0 * (1.0 - (60.0 * s.hour as f64 + 1.0) / 600.0).max(0.0);
+            assert!((s.mean - expect).abs() < 0.5, "hour {}: {}", s.hour, s.mean);
+            assert!(s.quantiles[0] <= s.quantiles[1] && s.quantiles[1] <= s.quantiles[2]);
+        }
+        // Everyone has left by ten hours.
+        assert_eq!(steps[9].mean, 0.0);
+        // Patients who have been in for 5 hours leave sooner than new ones.
+        let old = flow_forecast(&[300.0; 100], &[0.0; 2], &stays, &[0.5]).unwrap();
+        assert!(old[1].mean < steps[1].mean);
+    }
+
+    #[test]
+    fn steady_state_follows_littles_law() {
+        // Exponential-ish stays with mean 240 minutes, 12 arrivals an hour: census 48.
+        let stays: Vec<f64> = (0..2000)
+            .map(|i| -240.0 * (1.0 - (f64::from(i) + 0.5) / 2000.0).ln())
+            .collect();
+        let mean_stay = stays.iter().sum::<f64>() / stays.len() as f64;
+        let steps = flow_forecast(&[], &[12.0; 72], &stays, &[0.1, 0.5, 0.9]).unwrap();
+        let last = steps.last().unwrap();
+        let little = 12.0 * mean_stay / 60.0;
+        assert!(
+            (last.mean - little).abs() / little < 0.02,
+            "{} vs {little}",
+            last.mean
+        );
+        // Poisson in steady state: the median is close to the mean.
+        assert!((last.quantiles[1] - little).abs() <= 2.0);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert_eq!(
+            flow_forecast(&[], &[1.0], &[], &[0.5]),
+            Err(FlowError::NoStays)
+        );
+        assert_eq!(
+            flow_forecast(&[], &[1.0], &[60.0], &[1.5]),
+            Err(FlowError::BadLevel(1.5))
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! The per-series forecaster the engine drives: a bounded history, a selected and calibrated
+//! model refitted on a cadence, forecasts from the latest closed hour, and live accuracy of the
+//! forecasts it issued.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use surgecast_core::{ForecastStep, HourBucket, Measure, QuantileForecast, SiteId};
+
+use crate::calendar::Calendar;
+use crate::config::{ForecasterConfig, SeriesKind};
+use crate::metrics::{INTERVAL_LEVELS, LiveAccuracy, ScoredPoint, seasonal_naive_mae, summarise};
+use crate::models::SeriesView;
+use crate::select::{CalibratedModel, select};
+use crate::store::{FamilyScore, StoredModel};
+
+/// One step of an issued forecast kept for scoring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TrackedStep {
+    point: f64,
+    quantiles: Vec<f64>,
+    interval: [f64; 4],
+}
+
+/// An issued forecast whose steps are scored as their hours close.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct TrackedForecast {
+    origin: i64,
+    steps: Vec<TrackedStep>,
+}
+
+/// Forecasts one series (one measure at one site).
+///
+/// ```
+/// use surgecast_core::{HourBucket, Measure, SiteId};
+/// use surgecast_forecast::{ForecasterConfig, SeriesForecaster, SeriesKind};
+///
+/// let config = ForecasterConfig::default();
+/// let mut f = SeriesForecaster::new(&config, SeriesKind::Count);
+/// let site = SiteId::new("R0A66").unwrap();
+/// for h in 0..24 * 14 {
+///     let hour = (h % 24) as f64;
+///     f.observe(HourBucket(490_000 + h), 5.0 + 5.0 * (hour / 24.0 * std::f64::consts::TAU).sin().max(0.0));
+/// }
+/// let fc = f.forecast(&site, Measure::EdArrivals).expect("two weeks is enough history");
+/// assert_eq!(fc.steps.len(), 48);
+/// assert!(f.model_name().is_some());
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeriesForecaster {
+    config: ForecasterConfig,
+    kind: SeriesKind,
+    calendar: Calendar,
+    /// Hour of `values[0]`.
+    start: Option<i64>,
+    values: VecDeque<Option<f64>>,
+    model: Option<StoredModel>,
+    /// Hour of the last value the model was fitted on.
+    fitted_at: Option<i64>,
+    tracked: VecDeque<TrackedForecast>,
+    scored: VecDeque<ScoredPoint>,
+    /// In-sample weekly seasonal-naive MAE at the last refit (the MASE denominator).
+    mase_scale: Option<f64>,
+}
+
+impl SeriesForecaster {
+    pub fn new(config: &ForecasterConfig, kind: SeriesKind) -> Self {
+        Self {
+            config: config.clone(),
+            kind,
+            calendar: config.calendar(),
+            start: None,
+            values: VecDeque::with_capacity(config.history_hours + 1),
+            model: None,
+            fitted_at: None,
+            tracked: VecDeque::new(),
+            scored: VecDeque::new(),
+            mase_scale: None,
+        }
+    }
+
+    pub fn kind(&self) -> SeriesKind {
+        self.kind
+    }
+
+    fn last_bucket(&self) -> Option<i64> {
+        self.start.map(|s| s + self.values.len() as i64 - 1)
+    }
+
+    /// Records the value of a closed hour bucket (gaps allowed; buckets increasing). Updates
+    /// live accuracy against forecasts previously issued for this bucket. A value for the
+    /// latest bucket again replaces it; older buckets and non-finite values are ignored.
+    pub fn observe(&mut self, bucket: HourBucket, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        let t = bucket.0;
+        match (self.start, self.last_bucket()) {
+            (Some(_), Some(last)) if t == last => {
+                if let Some(v) = self.values.back_mut() {
+                    *v = Some(value);
+                }
+                return;
+            }
+            (Some(_), Some(last)) if t < last => return,
+            (Some(_), Some(last)) if t - last <= self.config.history_hours as i64 => {
+                for _ in last + 1..t {
+                    self.values.push_back(None);
+                }
+                self.values.push_back(Some(value));
+            }
+            _ => {
+                self.values.clear();
+                self.start = Some(t);
+                self.values.push_back(Some(value));
+            }
+        }
+        let bound = self.config.history_hours.max(1);
+        while self.values.len() > bound {
+            self.values.pop_front();
+            self.start = self.start.map(|s| s + 1);
+        }
+        self.score(t, value);
+    }
+
+    fn score(&mut self, t: i64, y: f64) {
+        for f in &self.tracked {
+            let step = t - f.origin;
+            if step >= 1
+                && let Some(s) = f.steps.get(step as usize - 1)
+            {
+                self.scored.push_back(ScoredPoint::score(
+                    &self.config.levels,
+                    &s.quantiles,
+                    s.interval,
+                    s.point,
+                    y,
+                ));
+            }
+        }
+        self.tracked
+            .retain(|f| f.origin + (f.steps.len() as i64) > t);
+        while self.scored.len() > self.config.accuracy_window.max(1) {
+            self.scored.pop_front();
+        }
+    }
+
+    fn history(&self) -> Vec<f64> {
+        self.values.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+    }
+
+    fn observed(&self) -> usize {
+        self.values.iter().filter(|v| v.is_some()).count()
+    }
+
+    /// Forecast from the last observed bucket (step h predicts last_bucket + h); refits
+    /// (including model selection) when due. None until `min_history_hours` are observed.
+    pub fn forecast(&mut self, site: &SiteId, measure: Measure) -> Option<QuantileForecast> {
+        let origin = self.last_bucket()?;
+        let start = self.start?;
+        if self.observed() < self.config.min_history_hours.max(2) {
+            return None;
+        }
+        let values = self.history();
+        let calendar = self.calendar.clone();
+        let view = SeriesView::new(&calendar, start, &values);
+        let due = match self.fitted_at {
+            None => true,
+            Some(at) => origin - at >= self.config.refit_every_hours.max(1) as i64,
+        };
+        if due || self.model.is_none() {
+            self.refit(&view, origin);
+        }
+        let model = self.model.as_ref()?.calibrated();
+        let horizon = self.config.horizon_hours.max(1);
+        let main = model.forecast(&view, horizon, &self.config.levels);
+        let track = self
+            .tracked
+            .back()
+            .is_none_or(|f| origin - f.origin >= self.config.track_every_hours.max(1) as i64);
+        if track {
+            let interval = model.forecast(&view, horizon, &INTERVAL_LEVELS);
+            self.tracked.push_back(TrackedForecast {
+                origin,
+                steps: main
+                    .iter()
+                    .zip(&interval)
+                    .map(|((point, q), (_, iq))| TrackedStep {
+                        point: *point,
+                        quantiles: q.clone(),
+                        interval: [iq[0], iq[1], iq[2], iq[3]],
+                    })
+                    .collect(),
+            });
+        }
+        Some(QuantileForecast {
+            site: site.clone(),
+            measure,
+            origin: HourBucket(origin),
+            model: model.family().as_str().to_string(),
+            levels: self.config.levels.clone(),
+            steps: main
+                .into_iter()
+                .enumerate()
+                .map(|(i, (point, quantiles))| ForecastStep {
+                    bucket: HourBucket(origin + i as i64 + 1),
+                    point,
+                    quantiles,
+                })
+                .collect(),
+        })
+    }
+
+    fn refit(&mut self, view: &SeriesView<'_>, origin: i64) {
+        let settings = self.config.fit_settings();
+        if let Some(sel) = select(&self.config.families, self.kind, view, &settings) {
+            let scores = sel
+                .scores
+                .iter()
+                .map(|&(family, score)| FamilyScore { family, score })
+                .collect();
+            self.model = Some(StoredModel::new(
+                &sel.chosen,
+                self.kind,
+                self.calendar.clone(),
+                Some(origin),
+                scores,
+            ));
+        }
+        self.fitted_at = Some(origin);
+        self.mase_scale = seasonal_naive_mae(view.values, self.calendar.cadence.week());
+    }
+
+    pub fn accuracy(&self) -> LiveAccuracy {
+        summarise(&self.scored, self.mase_scale)
+    }
+
+    /// The family of the current model ("seasonal_profile", "poisson_glm", ...).
+    pub fn model_name(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.family().as_str())
+    }
+
+    /// The current model in the store format (see [`StoredModel::to_json`]).
+    pub fn stored_model(&self) -> Option<&StoredModel> {
+        self.model.as_ref()
+    }
+
+    /// Installs a stored model (e.g. from the model store at start-up); it serves until the next
+    /// scheduled refit, counted from its `fitted_at`.
+    pub fn load_model(&mut self, model: StoredModel) {
+        self.fitted_at = model.fitted_at;
+        self.model = Some(model);
+    }
+
+    /// The calibrated model currently in use.
+    pub fn current_model(&self) -> Option<CalibratedModel> {
+        self.model.as_ref().map(StoredModel::calibrated)
+    }
+}

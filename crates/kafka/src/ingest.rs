@@ -1,0 +1,518 @@
+//! The feed consumer loop: decode, validate, apply, dead-letter, commit after apply.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, Message};
+use surgecast_core::{AlertTransition, Feed};
+use surgecast_engine::{
+    AlertLog, Applied, Clock, Command, Engine, EngineOutput, Metrics, StatusSnapshot, hub,
+};
+use surgecast_feeds::{Decoder, RejectReason, WireFormat};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use crate::config::KafkaConfig;
+use crate::{CONTENT_TYPE_HEADER, dlq_headers, produce};
+
+/// Consumer context that turns librdkafka statistics into lag gauges.
+#[derive(Debug)]
+pub struct LagContext {
+    metrics: Metrics,
+}
+
+impl ClientContext for LagContext {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, t) in statistics.topics {
+            for (partition, p) in t.partitions {
+                // Partition -1 is librdkafka's internal "unassigned" bucket.
+                if partition >= 0 && p.consumer_lag >= 0 {
+                    self.metrics
+                        .consumer_lag
+                        .with_label_values(&[&topic, &partition.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for LagContext {}
+
+/// What the loop did, returned when it stops.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IngestSummary {
+    pub messages: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub rejected: u64,
+    pub too_late: u64,
+    pub alert_transitions: u64,
+}
+
+/// Knobs of the loop (wall-clock behaviour, not domain behaviour).
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// How often the status snapshot and gauges are refreshed while events flow.
+    pub status_every: Duration,
+    /// When no message has arrived for this long, the engine's clock is moved to the clock's
+    /// now (so silent feeds still age and raise stale alerts). `None` = never (the demo, whose
+    /// event time comes only from events).
+    pub advance_when_quiet: Option<Duration>,
+    /// A site's feed with no message for this long (wall time) stops holding evaluations back
+    /// until it sends again.
+    pub idle_feed_after: Duration,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            status_every: Duration::from_millis(500),
+            advance_when_quiet: Some(Duration::from_secs(60)),
+            idle_feed_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The channels the loop serves.
+#[derive(Debug)]
+pub struct IngestChannels {
+    pub log: Arc<AlertLog>,
+    pub status: watch::Sender<Arc<StatusSnapshot>>,
+    pub commands: mpsc::Receiver<Command>,
+    /// OPEL level changes, for consoles (the demo prints them). Never blocks: dropped when full.
+    pub opel_changes: Option<mpsc::Sender<surgecast_escalation::OpelChange>>,
+}
+
+/// The ingest loop; owns the engine.
+pub struct Ingest {
+    consumer: Arc<StreamConsumer<LagContext>>,
+    producer: FutureProducer,
+    config: KafkaConfig,
+    formats: HashMap<String, (Feed, WireFormat)>,
+    decoder: Decoder,
+    engine: Engine,
+    metrics: Metrics,
+    clock: Arc<dyn Clock>,
+    options: IngestOptions,
+    summary: IngestSummary,
+    /// Wall time of the last message per [site][feed], and whether it is marked idle.
+    last_receipt: Vec<[Option<(Instant, bool)>; 3]>,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest")
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the loop could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl Ingest {
+    pub fn new(
+        config: &KafkaConfig,
+        decoder: Decoder,
+        engine: Engine,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+        options: IngestOptions,
+    ) -> Result<Self, IngestError> {
+        let default_format = config
+            .topics
+            .default_format()
+            .map_err(IngestError::Config)?;
+        let consumer: StreamConsumer<LagContext> = config
+            .consumer_config()
+            .map_err(IngestError::Config)?
+            .create_with_context(LagContext {
+                metrics: metrics.clone(),
+            })?;
+        let topics: Vec<&str> = Feed::ALL
+            .iter()
+            .map(|f| config.topics.feed_topic(*f))
+            .collect();
+        consumer.subscribe(&topics)?;
+        let formats = Feed::ALL
+            .iter()
+            .map(|f| {
+                (
+                    config.topics.feed_topic(*f).to_string(),
+                    (*f, default_format),
+                )
+            })
+            .collect();
+        Ok(Self {
+            consumer: Arc::new(consumer),
+            producer: config.producer_config().create()?,
+            config: config.clone(),
+            formats,
+            decoder,
+            metrics,
+            clock,
+            last_receipt: vec![[None; 3]; engine.registry().len()],
+            engine,
+            options,
+            summary: IngestSummary::default(),
+        })
+    }
+
+    /// Consumes until `shutdown` turns true, serving operator commands on the way.
+    pub async fn run(
+        mut self,
+        mut channels: IngestChannels,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(IngestSummary, Engine), IngestError> {
+        info!(topics = ?self.formats.keys().collect::<Vec<_>>(), "ingest started");
+        let mut last_status = Instant::now();
+        let mut last_message = Instant::now();
+        let mut ticker = tokio::time::interval(Duration::from_millis(250));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut dirty = true;
+        // A message borrows the consumer; holding it outside `self` lets `handle` take `&mut self`.
+        let consumer = Arc::clone(&self.consumer);
+        loop {
+            tokio::select! {
+                biased;
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break;
+                    }
+                }
+                Some(cmd) = channels.commands.recv() => {
+                    let transitions = hub::execute(&mut self.engine, cmd);
+                    self.publish_transitions(&channels, transitions);
+                    dirty = true;
+                }
+                _ = ticker.tick() => {
+                    dirty |= self.mark_idle_feeds(&channels);
+                    if let Some(quiet) = self.options.advance_when_quiet {
+                        if last_message.elapsed() >= quiet {
+                            self.engine.advance_clock(self.clock.now());
+                            dirty |= self.run_due(&channels);
+                        }
+                    }
+                }
+                received = consumer.recv() => {
+                    match received {
+                        Ok(msg) => {
+                            last_message = Instant::now();
+                            self.handle(&msg, &mut shutdown).await;
+                            dirty |= self.run_due(&channels);
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "kafka consumer error; retrying");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+            }
+            if dirty && last_status.elapsed() >= self.options.status_every {
+                self.publish_status(&channels);
+                last_status = Instant::now();
+                dirty = false;
+            }
+        }
+        self.publish_status(&channels);
+        if let Err(e) = self
+            .consumer
+            .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
+        {
+            // Nothing stored yet, or the broker is gone: offsets stored since the last
+            // background commit are re-delivered next start and de-duplicated.
+            debug!(error = %e, "final commit");
+        }
+        info!(summary = ?self.summary, "ingest stopped");
+        Ok((self.summary, self.engine))
+    }
+
+    /// Marks feeds quiet for `idle_feed_after` as idle; returns whether evaluations ran.
+    fn mark_idle_feeds(&mut self, channels: &IngestChannels) -> bool {
+        let mut changed = false;
+        for (site, feeds) in self.last_receipt.iter_mut().enumerate() {
+            for (feed, slot) in Feed::ALL.iter().zip(feeds.iter_mut()) {
+                if let Some((at, idle)) = slot
+                    && !*idle
+                    && at.elapsed() >= self.options.idle_feed_after
+                {
+                    *idle = true;
+                    self.engine.set_feed_idle(site, *feed, true);
+                    changed = true;
+                }
+            }
+        }
+        changed && self.run_due(channels)
+    }
+
+    fn publish_status(&self, channels: &IngestChannels) {
+        let snapshot = StatusSnapshot::from_engine(&self.engine);
+        self.metrics.update_from_status(&snapshot);
+        self.metrics
+            .engine_tracked_items
+            .set(self.engine.state().tracked_items() as i64);
+        let _ = channels.status.send(Arc::new(snapshot));
+    }
+
+    /// Runs due evaluations; returns whether anything was evaluated.
+    fn run_due(&mut self, channels: &IngestChannels) -> bool {
+        let outputs = self.engine.run_due();
+        if outputs.is_empty() {
+            return false;
+        }
+        let mut transitions = Vec::new();
+        for o in outputs {
+            match o {
+                EngineOutput::Alert(t) => transitions.push(t),
+                EngineOutput::Opel(change) => {
+                    if let Some(tx) = &channels.opel_changes {
+                        let _ = tx.try_send(change);
+                    }
+                }
+                EngineOutput::Evaluated { .. } => {
+                    self.metrics.evaluations.with_label_values(&["run"]).inc();
+                }
+            }
+        }
+        self.publish_transitions(channels, transitions);
+        true
+    }
+
+    fn publish_transitions(
+        &mut self,
+        channels: &IngestChannels,
+        transitions: Vec<AlertTransition>,
+    ) {
+        for t in transitions {
+            self.summary.alert_transitions += 1;
+            self.metrics
+                .alert_transitions
+                .with_label_values(&[t.to.as_str()])
+                .inc();
+            let (key, payload) = produce::alert_record(&t);
+            let seq = t.seq.to_string();
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: CONTENT_TYPE_HEADER,
+                    value: Some("application/json"),
+                })
+                .insert(Header {
+                    key: "surgecast-seq",
+                    value: Some(seq.as_str()),
+                });
+            let record = FutureRecord::to(&self.config.topics.alerts)
+                .key(&key)
+                .payload(&payload)
+                .headers(headers);
+            match self.producer.send_result(record) {
+                Ok(delivery) => {
+                    let metrics = self.metrics.clone();
+                    tokio::spawn(async move {
+                        let outcome = match delivery.await {
+                            Ok(Ok(_)) => "ok",
+                            _ => "error",
+                        };
+                        metrics.alerts_published.with_label_values(&[outcome]).inc();
+                    });
+                }
+                Err((e, _)) => {
+                    warn!(error = %e, seq = t.seq, "alerts topic: could not queue; the alert log and gRPC still have it");
+                    self.metrics
+                        .alerts_published
+                        .with_label_values(&["error"])
+                        .inc();
+                }
+            }
+            channels.log.append(t);
+        }
+    }
+
+    async fn handle(&mut self, msg: &BorrowedMessage<'_>, shutdown: &mut watch::Receiver<bool>) {
+        self.summary.messages += 1;
+        let Some(&(feed, default_format)) = self.formats.get(msg.topic()) else {
+            // Subscribed only to feed topics; anything else is a librdkafka surprise.
+            warn!(
+                topic = msg.topic(),
+                "message from an unexpected topic; skipped"
+            );
+            self.store(msg);
+            return;
+        };
+        let format = msg
+            .headers()
+            .and_then(|h| {
+                h.iter()
+                    .find(|hd| hd.key.eq_ignore_ascii_case(CONTENT_TYPE_HEADER))
+                    .and_then(|hd| hd.value)
+            })
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(WireFormat::from_content_type)
+            .unwrap_or(default_format);
+        let payload = msg.payload().unwrap_or_default();
+        let outcome = match self.decoder.decode(feed, format, payload, self.clock.now()) {
+            Ok(event) => match self.engine.apply(&event) {
+                Applied::Applied => {
+                    self.note_receipt(&event);
+                    Ok("applied")
+                }
+                Applied::Duplicate => {
+                    self.summary.duplicates += 1;
+                    Ok("duplicate")
+                }
+                Applied::TooLate { bound } => {
+                    self.summary.too_late += 1;
+                    Err((
+                        RejectReason::TooLate,
+                        format!(
+                            "event time {} is before {bound}: more than the allowed lateness ({} min) behind its feed's newest event at this site, or before an evaluation already made",
+                            event.time(),
+                            self.engine.state().config().allowed_lateness_mins
+                        ),
+                    ))
+                }
+                Applied::UnknownSite => Err((
+                    RejectReason::UnknownSite,
+                    format!("site {} is not in the registry", event.site()),
+                )),
+            },
+            Err(rejection) => Err((rejection.reason, rejection.detail)),
+        };
+        match outcome {
+            Ok(label) => {
+                self.metrics
+                    .ingest_events
+                    .with_label_values(&[feed.as_str(), label])
+                    .inc();
+            }
+            Err((reason, detail)) => {
+                if reason != RejectReason::TooLate {
+                    self.summary.rejected += 1;
+                }
+                let label = if reason == RejectReason::TooLate {
+                    "too_late"
+                } else {
+                    "rejected"
+                };
+                self.metrics
+                    .ingest_events
+                    .with_label_values(&[feed.as_str(), label])
+                    .inc();
+                if !self.dead_letter(msg, feed, reason, &detail, shutdown).await {
+                    return;
+                }
+            }
+        }
+        self.store(msg);
+    }
+
+    /// Counts an applied event and records the wall time its site's feed last delivered (the
+    /// engine has already marked the feed active again).
+    fn note_receipt(&mut self, event: &surgecast_core::FeedEvent) {
+        self.summary.applied += 1;
+        if let Some(site) = self.engine.registry().index_of(event.site()) {
+            let feed = Feed::ALL
+                .iter()
+                .position(|f| *f == event.feed())
+                .unwrap_or(0);
+            self.last_receipt[site][feed] = Some((Instant::now(), false));
+        }
+    }
+
+    fn store(&self, msg: &BorrowedMessage<'_>) {
+        if let Err(e) = self.consumer.store_offset_from_message(msg) {
+            warn!(error = %e, topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), "could not store offset; the message will be re-delivered and de-duplicated");
+        }
+    }
+
+    /// Writes the original message to the dead-letter topic and waits for the broker to have
+    /// it, retrying with back-off: its offset is not stored before that, so nothing is lost.
+    /// Returns false only when shutting down with the write still failing.
+    async fn dead_letter(
+        &self,
+        msg: &BorrowedMessage<'_>,
+        feed: Feed,
+        reason: RejectReason,
+        detail: &str,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let partition = msg.partition().to_string();
+        let offset = msg.offset().to_string();
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let mut headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: dlq_headers::REASON,
+                    value: Some(reason.as_str()),
+                })
+                .insert(Header {
+                    key: dlq_headers::DETAIL,
+                    value: Some(detail),
+                })
+                .insert(Header {
+                    key: dlq_headers::FEED,
+                    value: Some(feed.as_str()),
+                })
+                .insert(Header {
+                    key: dlq_headers::TOPIC,
+                    value: Some(msg.topic()),
+                })
+                .insert(Header {
+                    key: dlq_headers::PARTITION,
+                    value: Some(partition.as_str()),
+                })
+                .insert(Header {
+                    key: dlq_headers::OFFSET,
+                    value: Some(offset.as_str()),
+                });
+            if let Some(original) = msg.headers() {
+                for h in original.iter() {
+                    headers = headers.insert(Header {
+                        key: h.key,
+                        value: h.value,
+                    });
+                }
+            }
+            let mut record = FutureRecord::to(&self.config.topics.dead_letter)
+                .payload(msg.payload().unwrap_or_default())
+                .headers(headers);
+            if let Some(key) = msg.key() {
+                record = record.key(key);
+            }
+            match self.producer.send(record, Duration::from_secs(10)).await {
+                Ok(_) => {
+                    self.metrics
+                        .dlq_messages
+                        .with_label_values(&[feed.as_str(), reason.as_str()])
+                        .inc();
+                    return true;
+                }
+                Err((e, _)) => {
+                    self.metrics
+                        .dlq_write_failures
+                        .with_label_values(&[feed.as_str()])
+                        .inc();
+                    warn!(error = %e, reason = reason.as_str(), "dead-letter write failed; retrying");
+                    if *shutdown.borrow() {
+                        // Not stored: the message comes back on the next start.
+                        return false;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+}

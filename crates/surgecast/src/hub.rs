@@ -1,0 +1,166 @@
+//! Starting the hub: engine + ingest loop + API, shared by `run` and `demo`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use surgecast_api::{ApiServer, TokenStore};
+use surgecast_core::{SiteId, SiteRegistry};
+use surgecast_engine::{AlertLog, Clock, Engine, HubHandle, Metrics, StatusSnapshot};
+use surgecast_escalation::{EscalationConfig, OpelChange, OpelScheme, RuleSet};
+use surgecast_feeds::Decoder;
+use surgecast_kafka::ingest::{IngestChannels, IngestError, IngestOptions};
+use surgecast_kafka::{Ingest, IngestSummary};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{DEFAULT_SITES, HubConfig};
+
+/// Loads the site registry from a file, or the shipped one.
+pub fn load_registry(path: Option<&Path>) -> Result<Arc<SiteRegistry>> {
+    let text = match path {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("reading site registry {}", p.display()))?,
+        None => DEFAULT_SITES.to_string(),
+    };
+    let registry = SiteRegistry::from_toml_str(&text).with_context(|| {
+        format!(
+            "site registry {}",
+            path.map_or("(shipped)".into(), |p| p.display().to_string())
+        )
+    })?;
+    Ok(Arc::new(registry))
+}
+
+/// The escalation configuration from files, or the shipped scheme and rules.
+pub fn load_escalation(config: &HubConfig, registry: &SiteRegistry) -> Result<EscalationConfig> {
+    let mut esc = surgecast_escalation::load_default_config(registry);
+    if let Some(p) = &config.opel_scheme {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("reading OPEL scheme {}", p.display()))?;
+        esc.scheme = OpelScheme::from_toml_str(&text)
+            .with_context(|| format!("OPEL scheme {}", p.display()))?;
+    }
+    if let Some(p) = &config.rules {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("reading alert rules {}", p.display()))?;
+        esc.rules = RuleSet::from_toml_str(&text)
+            .with_context(|| format!("alert rules {}", p.display()))?;
+    }
+    Ok(esc)
+}
+
+/// Tokens from the configured file plus `SURGECAST_TOKENS`.
+pub fn load_tokens(config: &HubConfig) -> Result<TokenStore> {
+    let mut store = match &config.api.tokens_file {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading token file {}", p.display()))?;
+            TokenStore::from_toml_str(&text)
+                .with_context(|| format!("token file {}", p.display()))?
+        }
+        None => TokenStore::default(),
+    };
+    if let Ok(v) = std::env::var("SURGECAST_TOKENS") {
+        store.merge(TokenStore::from_env_value(&v).context("SURGECAST_TOKENS")?);
+    }
+    store.allow_anonymous_viewer = config.api.allow_anonymous_viewer;
+    Ok(store)
+}
+
+/// A running hub.
+#[derive(Debug)]
+pub struct RunningHub {
+    pub handle: HubHandle,
+    pub metrics: Metrics,
+    pub grpc_addr: std::net::SocketAddr,
+    pub metrics_addr: std::net::SocketAddr,
+    pub opel_changes: mpsc::Receiver<OpelChange>,
+    shutdown: watch::Sender<bool>,
+    ingest: JoinHandle<Result<(IngestSummary, Engine), IngestError>>,
+    api: JoinHandle<Result<(), surgecast_api::server::ServeError>>,
+}
+
+impl RunningHub {
+    /// Asks everything to stop, waits, and returns the ingest summary and the final engine.
+    pub async fn stop(self) -> Result<(IngestSummary, Engine)> {
+        let _ = self.shutdown.send(true);
+        let ingest = self.ingest.await.context("ingest task panicked")??;
+        self.api.await.context("API task panicked")??;
+        Ok(ingest)
+    }
+}
+
+/// Starts ingest and the API with the given clock.
+pub async fn start(
+    config: &HubConfig,
+    registry: Arc<SiteRegistry>,
+    clock: Arc<dyn Clock>,
+    options: IngestOptions,
+    tokens: TokenStore,
+) -> Result<RunningHub> {
+    let metrics = Metrics::new();
+    let escalation = load_escalation(config, &registry)?;
+    let weights: Vec<(SiteId, f64)> = escalation
+        .system_weights
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let engine = Engine::new(
+        Arc::clone(&registry),
+        config.engine.clone(),
+        &config.forecast,
+        escalation,
+    );
+    let decoder = Decoder::new(Arc::clone(&registry), config.feeds.decoder_config());
+    let ingest = Ingest::new(
+        &config.kafka,
+        decoder,
+        engine,
+        metrics.clone(),
+        clock,
+        options,
+    )
+    .context("starting the Kafka consumer")?;
+
+    let log = Arc::new(AlertLog::new(config.api.alert_log_capacity, 4096));
+    let (status_tx, status_rx) = watch::channel(Arc::new(StatusSnapshot::empty()));
+    let (commands_tx, commands_rx) = mpsc::channel(64);
+    let (opel_tx, opel_rx) = mpsc::channel(1024);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let handle = HubHandle {
+        status: status_rx,
+        alerts: Arc::clone(&log),
+        commands: commands_tx,
+        registry,
+    };
+
+    let server = ApiServer::bind(&config.api).await?;
+    let grpc_addr = server.grpc_addr()?;
+    let metrics_addr = server.metrics_addr()?;
+    let api = tokio::spawn(server.serve(
+        handle.clone(),
+        metrics.clone(),
+        tokens,
+        weights,
+        shutdown_rx.clone(),
+    ));
+    let channels = IngestChannels {
+        log,
+        status: status_tx,
+        commands: commands_rx,
+        opel_changes: Some(opel_tx),
+    };
+    let ingest = tokio::spawn(ingest.run(channels, shutdown_rx));
+    Ok(RunningHub {
+        handle,
+        metrics,
+        grpc_addr,
+        metrics_addr,
+        opel_changes: opel_rx,
+        shutdown: shutdown_tx,
+        ingest,
+        api,
+    })
+}
