@@ -92,14 +92,14 @@ pub struct Alerts {
     metrics: Metrics,
 }
 
-fn log_error(e: LogError) -> Status {
+fn log_error(e: &LogError) -> Status {
     match e {
         LogError::TooFarBehind { .. } => Status::out_of_range(e.to_string()),
         LogError::Ahead { .. } => Status::invalid_argument(e.to_string()),
     }
 }
 
-fn escalation_error(e: EscalationError) -> Status {
+fn escalation_error(e: &EscalationError) -> Status {
     match e {
         EscalationError::UnknownAlert(_) | EscalationError::UnknownSilence(_) => {
             Status::not_found(e.to_string())
@@ -186,7 +186,7 @@ async fn serve_subscriber(
                             }
                             Err(e) => {
                                 metrics.grpc_lagged_subscribers.with_label_values(&["ended"]).inc();
-                                let _ = tx.send(Err(log_error(e))).await;
+                                let _ = tx.send(Err(log_error(&e))).await;
                                 break 'serve;
                             }
                         }
@@ -232,7 +232,7 @@ impl AlertService for Alerts {
         let live = self.hub.alerts.subscribe();
         let (backlog, last_seq) = match req.resume_after {
             Some(after) => (
-                self.hub.alerts.since(after).map_err(log_error)?,
+                self.hub.alerts.since(after).map_err(|e| log_error(&e))?,
                 Some(after),
             ),
             None => (Vec::new(), None),
@@ -319,7 +319,7 @@ impl AlertService for Alerts {
                     reply,
                 })
                 .await?
-                .map_err(escalation_error)?;
+                .map_err(|e| escalation_error(&e))?;
             Ok(Response::new(convert::alert_event(&t)))
         }
         .await;
@@ -368,7 +368,7 @@ impl AlertService for Alerts {
                     reply,
                 })
                 .await?
-                .map_err(escalation_error)?;
+                .map_err(|e| escalation_error(&e))?;
             Ok(Response::new(pb::SilenceResponse {
                 silence_id: id.to_string(),
                 until: Some(convert::timestamp(until)),
@@ -401,7 +401,7 @@ impl AlertService for Alerts {
             let events = self
                 .command(|reply| Command::Unsilence { id, reply })
                 .await?
-                .map_err(escalation_error)?;
+                .map_err(|e| escalation_error(&e))?;
             Ok(Response::new(pb::UnsilenceResponse {
                 events: events.iter().map(convert::alert_event).collect(),
             }))

@@ -122,11 +122,24 @@ impl EventClock {
         self.feeds[site][feed_index(feed)].idle = idle;
     }
 
+    /// Where a feed holds the watermark back, if it does: its newest event (or, not seen yet,
+    /// `now - idle_timeout`), unless it is idle.
+    fn holds_at(&self, site: usize, feed: Feed, now: EventTime) -> Option<EventTime> {
+        let f = &self.feeds[site][feed_index(feed)];
+        let floor = now - self.idle_timeout;
+        if f.idle {
+            return None;
+        }
+        match f.newest {
+            None => Some(floor),
+            Some(t) => (t >= floor).then_some(t),
+        }
+    }
+
     /// Whether a feed currently holds the watermark back.
     pub fn is_active(&self, site: usize, feed: Feed) -> bool {
-        let f = &self.feeds[site][feed_index(feed)];
-        let Some(now) = self.now else { return false };
-        !f.idle && f.newest.is_some_and(|t| t >= now - self.idle_timeout)
+        self.now
+            .is_some_and(|now| self.holds_at(site, feed, now).is_some())
     }
 
     /// The system watermark: evaluation points at or before it are final.
@@ -134,8 +147,7 @@ impl EventClock {
         let now = self.now?;
         let oldest_active = (0..self.feeds.len())
             .flat_map(|site| Feed::ALL.map(|f| (site, f)))
-            .filter(|&(site, f)| self.is_active(site, f))
-            .filter_map(|(site, f)| self.feeds[site][feed_index(f)].newest)
+            .filter_map(|(site, f)| self.holds_at(site, f, now))
             .min();
         // With nothing active, time still moves (ticks), trailing now by the idle timeout.
         let wm = oldest_active.unwrap_or(now - self.idle_timeout) - self.lateness;
@@ -187,8 +199,19 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 1, 5, h, m, 0).unwrap()
     }
 
+    /// Two sites; only the feeds listed exist (the rest are marked idle, as the runtime would).
+    fn clock_with(feeds: &[(usize, Feed)]) -> EventClock {
+        let mut c = EventClock::new(2, Duration::minutes(10), Duration::minutes(60));
+        for site in 0..2 {
+            for f in Feed::ALL {
+                c.set_idle(site, f, !feeds.contains(&(site, f)));
+            }
+        }
+        c
+    }
+
     fn clock() -> EventClock {
-        EventClock::new(2, Duration::minutes(10), Duration::minutes(60))
+        clock_with(&[(0, Feed::Ae), (0, Feed::Beds), (1, Feed::Ae)])
     }
 
     #[test]
@@ -207,6 +230,17 @@ mod tests {
         c.observe(0, Feed::Beds, t(10, 25));
         assert!(!c.is_active(0, Feed::Beds));
         assert_eq!(c.system_watermark(), Some(t(11, 20)));
+    }
+
+    #[test]
+    fn a_feed_not_seen_yet_holds_the_clock_until_marked_idle() {
+        let mut c = EventClock::new(1, Duration::minutes(10), Duration::minutes(60));
+        c.observe(0, Feed::Ae, t(12, 0));
+        // Ambulance and beds not seen: they hold at now - idle timeout.
+        assert_eq!(c.system_watermark(), Some(t(10, 50)));
+        c.set_idle(0, Feed::Ambulance, true);
+        c.set_idle(0, Feed::Beds, true);
+        assert_eq!(c.system_watermark(), Some(t(11, 50)));
     }
 
     #[test]
@@ -229,18 +263,24 @@ mod tests {
 
     #[test]
     fn watermark_never_moves_back_and_silence_still_moves_time() {
-        let mut c = clock();
+        let mut c = clock_with(&[(0, Feed::Ae), (1, Feed::Ae)]);
         assert_eq!(c.system_watermark(), None);
         c.observe(0, Feed::Ae, t(10, 0));
-        assert_eq!(c.system_watermark(), Some(t(9, 50)));
+        // Site 1's A&E feed, not seen yet, holds at now - idle timeout.
+        assert_eq!(c.system_watermark(), Some(t(8, 50)));
         c.observe(1, Feed::Ae, t(9, 30));
-        assert_eq!(c.system_watermark(), Some(t(9, 50)));
+        assert_eq!(c.system_watermark(), Some(t(9, 20)));
+        c.observe(1, Feed::Ae, t(9, 0));
+        assert_eq!(c.system_watermark(), Some(t(9, 20)));
         c.set_idle(0, Feed::Ae, true);
         c.set_idle(1, Feed::Ae, true);
         c.advance(t(14, 0));
         // Nothing active: the watermark trails now by idle timeout + lateness.
         assert_eq!(c.system_watermark(), Some(t(12, 50)));
         assert_eq!(c.last_seen_before(0, Feed::Ae, t(11, 0)), Some(t(10, 0)));
+        // A feed waking up far behind does not pull it back.
+        c.observe(0, Feed::Ae, t(10, 5));
+        assert_eq!(c.system_watermark(), Some(t(12, 50)));
         assert_eq!(c.last_seen_before(0, Feed::Ae, t(10, 0)), None);
     }
 }

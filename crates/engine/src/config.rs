@@ -40,7 +40,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             allowed_lateness_mins: 30,
-            idle_timeout_mins: 60,
+            idle_timeout_mins: 360,
             dedupe_window_hours: 48,
             dedupe_max_ids: 2_000_000,
             evaluation_interval_mins: 15,

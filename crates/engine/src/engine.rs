@@ -27,6 +27,9 @@ pub const FORECAST_SERIES: [(Measure, SeriesKind); 5] = [
 ];
 
 /// Something the engine decided, in the order it decided it.
+// Transitions dominate the output and are moved straight on to the log; boxing them would add
+// an allocation per alert for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineOutput {
     /// An alert changed state; its sequence number is its place in the alert log.

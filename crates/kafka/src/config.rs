@@ -123,11 +123,12 @@ impl KafkaConfig {
         Ok(c)
     }
 
-    /// Producer properties: idempotent, all replicas acknowledge.
+    /// Producer properties for the hub's own writes (dead-letter, alerts): every replica
+    /// acknowledges, and nothing lingers, because ingest waits for each dead-letter write.
     pub fn producer_config(&self) -> ClientConfig {
         let mut c = self.base();
         c.set("acks", "all")
-            .set("linger.ms", "5")
+            .set("linger.ms", "0")
             .set("message.timeout.ms", "30000");
         for (k, v) in &self.producer {
             c.set(k, v);

@@ -103,7 +103,11 @@ pub struct Ingest {
     options: IngestOptions,
     summary: IngestSummary,
     /// Wall time of the last message per [site][feed], and whether it is marked idle.
-    last_receipt: Vec<[Option<(Instant, bool)>; 3]>,
+    last_receipt: Vec<[(Instant, bool); 3]>,
+    /// When the first message arrived. Idle timers start there: every feed counts as heard from
+    /// then, so one never heard from is marked idle after the quiet spell and holds evaluations
+    /// back until then (see the engine's clock); before any message nothing is idle.
+    first_message: Option<Instant>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -164,7 +168,8 @@ impl Ingest {
             decoder,
             metrics,
             clock,
-            last_receipt: vec![[None; 3]; engine.registry().len()],
+            last_receipt: vec![[(Instant::now(), false); 3]; engine.registry().len()],
+            first_message: None,
             engine,
             options,
             summary: IngestSummary::default(),
@@ -200,11 +205,11 @@ impl Ingest {
                 }
                 _ = ticker.tick() => {
                     dirty |= self.mark_idle_feeds(&channels);
-                    if let Some(quiet) = self.options.advance_when_quiet {
-                        if last_message.elapsed() >= quiet {
-                            self.engine.advance_clock(self.clock.now());
-                            dirty |= self.run_due(&channels);
-                        }
+                    if let Some(quiet) = self.options.advance_when_quiet
+                        && last_message.elapsed() >= quiet
+                    {
+                        self.engine.advance_clock(self.clock.now());
+                        dirty |= self.run_due(&channels);
                     }
                 }
                 received = consumer.recv() => {
@@ -242,13 +247,14 @@ impl Ingest {
 
     /// Marks feeds quiet for `idle_feed_after` as idle; returns whether evaluations ran.
     fn mark_idle_feeds(&mut self, channels: &IngestChannels) -> bool {
+        if self.first_message.is_none() {
+            return false;
+        }
         let mut changed = false;
         for (site, feeds) in self.last_receipt.iter_mut().enumerate() {
             for (feed, slot) in Feed::ALL.iter().zip(feeds.iter_mut()) {
-                if let Some((at, idle)) = slot
-                    && !*idle
-                    && at.elapsed() >= self.options.idle_feed_after
-                {
+                let (at, idle) = slot;
+                if !*idle && at.elapsed() >= self.options.idle_feed_after {
                     *idle = true;
                     self.engine.set_feed_idle(site, *feed, true);
                     changed = true;
@@ -342,6 +348,13 @@ impl Ingest {
 
     async fn handle(&mut self, msg: &BorrowedMessage<'_>, shutdown: &mut watch::Receiver<bool>) {
         self.summary.messages += 1;
+        if self.first_message.is_none() {
+            let now = Instant::now();
+            self.first_message = Some(now);
+            for feeds in &mut self.last_receipt {
+                *feeds = [(now, false); 3];
+            }
+        }
         let Some(&(feed, default_format)) = self.formats.get(msg.topic()) else {
             // Subscribed only to feed topics; anything else is a librdkafka surprise.
             warn!(
@@ -401,6 +414,7 @@ impl Ingest {
                 if reason != RejectReason::TooLate {
                     self.summary.rejected += 1;
                 }
+                debug!(feed = feed.as_str(), reason = reason.as_str(), detail = %detail, "dead-lettering");
                 let label = if reason == RejectReason::TooLate {
                     "too_late"
                 } else {
@@ -427,7 +441,7 @@ impl Ingest {
                 .iter()
                 .position(|f| *f == event.feed())
                 .unwrap_or(0);
-            self.last_receipt[site][feed] = Some((Instant::now(), false));
+            self.last_receipt[site][feed] = (Instant::now(), false);
         }
     }
 

@@ -181,11 +181,9 @@ async fn run_demo(config: HubConfig, args: DemoArgs, format: WireFormat) -> Resu
                                 ))
                                 .or_default() += 1;
                         }
-                        if showing {
-                            if let Some(line) = console.alert_line(&tr) {
-                                alert_lines += 1;
-                                console.line(&line);
-                            }
+                        if showing && let Some(line) = console.alert_line(&tr) {
+                            alert_lines += 1;
+                            console.line(&line);
                         }
                     }
                     Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => continue,
@@ -204,6 +202,12 @@ async fn run_demo(config: HubConfig, args: DemoArgs, format: WireFormat) -> Resu
         }
         clock.set(next);
         t = next;
+        // Flow control: the simulator may run ahead of the hub by at most a bounded backlog,
+        // so that the demo shows the hub keeping up rather than a queue building.
+        let sent: u64 = produced.values().sum();
+        while sent.saturating_sub(taken(&running)) > MAX_BACKLOG {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let showing = t > show_from;
         if showing {
             let started = *show_started.get_or_insert_with(Instant::now);
@@ -311,23 +315,30 @@ async fn run_demo(config: HubConfig, args: DemoArgs, format: WireFormat) -> Resu
     Ok(())
 }
 
+/// Messages the simulator may be ahead of the hub.
+const MAX_BACKLOG: u64 = 2_000;
+
+/// Messages the hub has taken (whatever became of them).
+fn taken(running: &hub::RunningHub) -> u64 {
+    Feed::ALL
+        .iter()
+        .flat_map(|f| {
+            ["applied", "duplicate", "too_late", "rejected"].map(|o| {
+                running
+                    .metrics
+                    .ingest_events
+                    .with_label_values(&[f.as_str(), o])
+                    .get()
+            })
+        })
+        .sum()
+}
+
 /// Waits until the hub has taken every produced message (or `timeout`).
 async fn wait_for_ingest(running: &hub::RunningHub, produced: u64, timeout: Duration) {
     let started = Instant::now();
     while started.elapsed() < timeout {
-        let taken: u64 = Feed::ALL
-            .iter()
-            .flat_map(|f| {
-                ["applied", "duplicate", "too_late", "rejected"].map(|o| {
-                    running
-                        .metrics
-                        .ingest_events
-                        .with_label_values(&[f.as_str(), o])
-                        .get()
-                })
-            })
-            .sum();
-        if taken >= produced {
+        if taken(running) >= produced {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

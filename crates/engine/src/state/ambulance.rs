@@ -91,10 +91,12 @@ impl AmbulanceState {
         for i in self.incidents.values() {
             let arrived = before(i.arrived, at);
             let cleared = before(i.clear, at);
-            if let Some(c) = i.conveying.filter(|c| *c < at) {
-                if !arrived && !cleared && at - c <= limits.max_conveyance {
-                    en_route += 1;
-                }
+            if let Some(c) = i.conveying.filter(|c| *c < at)
+                && !arrived
+                && !cleared
+                && at - c <= limits.max_conveyance
+            {
+                en_route += 1;
             }
             if let Some(a) = i.arrived.filter(|a| *a < at) {
                 let handed = before(i.handed_over, at);
