@@ -149,8 +149,8 @@ impl EventClock {
             .flat_map(|site| Feed::ALL.map(|f| (site, f)))
             .filter_map(|(site, f)| self.holds_at(site, f, now))
             .min();
-        // With nothing active, time still moves (ticks), trailing now by the idle timeout.
-        let wm = oldest_active.unwrap_or(now - self.idle_timeout) - self.lateness;
+        // With every feed idle nothing is pending: time moves with now (events and ticks).
+        let wm = oldest_active.unwrap_or(now) - self.lateness;
         let wm = self.watermark.map_or(wm, |old| old.max(wm));
         self.watermark = Some(wm);
         Some(wm)
@@ -275,12 +275,12 @@ mod tests {
         c.set_idle(0, Feed::Ae, true);
         c.set_idle(1, Feed::Ae, true);
         c.advance(t(14, 0));
-        // Nothing active: the watermark trails now by idle timeout + lateness.
-        assert_eq!(c.system_watermark(), Some(t(12, 50)));
+        // Nothing active: the watermark trails now by the lateness.
+        assert_eq!(c.system_watermark(), Some(t(13, 50)));
         assert_eq!(c.last_seen_before(0, Feed::Ae, t(11, 0)), Some(t(10, 0)));
         // A feed waking up far behind does not pull it back.
         c.observe(0, Feed::Ae, t(10, 5));
-        assert_eq!(c.system_watermark(), Some(t(12, 50)));
+        assert_eq!(c.system_watermark(), Some(t(13, 50)));
         assert_eq!(c.last_seen_before(0, Feed::Ae, t(10, 0)), None);
     }
 }
