@@ -10,6 +10,7 @@
 //! which parses text it is handed (reading the file is the caller's job).
 
 pub mod alert;
+pub mod calendar;
 pub mod event;
 pub mod forecast;
 pub mod ids;

@@ -8,9 +8,13 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use surgecast_core::HourBucket;
+// The UK civil calendar is shared with the simulator, in core.
+pub use surgecast_core::calendar::{
+    easter_sunday, england_wales_bank_holidays, is_bst, is_england_wales_bank_holiday,
+};
 
 /// Days from 0001-01-01 (day 1 in chrono's count) to 1970-01-01.
 const EPOCH_DAYS_FROM_CE: i64 = 719_163;
@@ -211,124 +215,7 @@ pub fn day_of_date(date: NaiveDate) -> i64 {
 
 /// Is UTC hour `t` inside British Summer Time?
 fn is_bst_hour(t: i64) -> bool {
-    let date = date_of_day(t.div_euclid(24));
-    // Outside March..October there is no question to ask.
-    if !(3..=10).contains(&date.month()) {
-        return false;
-    }
-    if (4..=9).contains(&date.month()) {
-        return true;
-    }
-    let year = date.year();
-    let start = day_of_date(last_weekday_of_month(year, 3, Weekday::Sun)) * 24 + 1;
-    let end = day_of_date(last_weekday_of_month(year, 10, Weekday::Sun)) * 24 + 1;
-    t >= start && t < end
-}
-
-/// The last `wd` of a month (O(1): back from the month's last day).
-fn last_weekday_of_month(year: i32, month: u32, wd: Weekday) -> NaiveDate {
-    let next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)
-    }
-    .unwrap_or(NaiveDate::MIN);
-    let last = next.pred_opt().unwrap_or(next);
-    let back = (7 + last.weekday().num_days_from_monday() - wd.num_days_from_monday()) % 7;
-    last.checked_sub_days(chrono::Days::new(u64::from(back)))
-        .unwrap_or(last)
-}
-
-fn first_weekday_of_month(year: i32, month: u32, wd: Weekday) -> NaiveDate {
-    let mut d = NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(NaiveDate::MIN);
-    while d.weekday() != wd {
-        d = d.succ_opt().unwrap_or(d);
-    }
-    d
-}
-
-/// Easter Sunday of a Gregorian year (the anonymous Gregorian computus).
-pub fn easter_sunday(year: i32) -> NaiveDate {
-    let a = year % 19;
-    let b = year / 100;
-    let c = year % 100;
-    let d = b / 4;
-    let e = b % 4;
-    let f = (b + 8) / 25;
-    let g = (b - f + 1) / 3;
-    let h = (19 * a + b - d - g + 15) % 30;
-    let i = c / 4;
-    let k = c % 4;
-    let l = (32 + 2 * e + 2 * i - h - k) % 7;
-    let m = (a + 11 * h + 22 * l) / 451;
-    let month = (h + l - 7 * m + 114) / 31;
-    let day = (h + l - 7 * m + 114) % 31 + 1;
-    NaiveDate::from_ymd_opt(year, month as u32, day as u32).unwrap_or(NaiveDate::MIN)
-}
-
-/// The bank holidays of England & Wales in `year`, in date order: the regular eight (with
-/// weekend substitutes) plus the one-off days proclaimed since 1995.
-pub fn england_wales_bank_holidays(year: i32) -> Vec<NaiveDate> {
-    let ymd = |m: u32, d: u32| NaiveDate::from_ymd_opt(year, m, d).unwrap_or(NaiveDate::MIN);
-    let mut days = Vec::with_capacity(10);
-    // New Year's Day, moved to Monday when it falls at a weekend.
-    let ny = ymd(1, 1);
-    days.push(match ny.weekday() {
-        Weekday::Sat => ymd(1, 3),
-        Weekday::Sun => ymd(1, 2),
-        _ => ny,
-    });
-    let easter = easter_sunday(year);
-    days.extend(easter.checked_sub_days(chrono::Days::new(2)));
-    days.extend(easter.checked_add_days(chrono::Days::new(1)));
-    // Early May: first Monday, moved for VE-day anniversaries.
-    days.push(match year {
-        1995 | 2020 => ymd(5, 8),
-        _ => first_weekday_of_month(year, 5, Weekday::Mon),
-    });
-    // Spring: last Monday of May, moved for jubilees.
-    match year {
-        2002 => days.extend([ymd(6, 3), ymd(6, 4)]),
-        2012 => days.extend([ymd(6, 4), ymd(6, 5)]),
-        2022 => days.extend([ymd(6, 2), ymd(6, 3)]),
-        _ => days.push(last_weekday_of_month(year, 5, Weekday::Mon)),
-    }
-    days.push(last_weekday_of_month(year, 8, Weekday::Mon));
-    // Christmas and Boxing Day with substitutes.
-    match ymd(12, 25).weekday() {
-        Weekday::Fri => days.extend([ymd(12, 25), ymd(12, 28)]),
-        Weekday::Sat => days.extend([ymd(12, 27), ymd(12, 28)]),
-        Weekday::Sun => days.extend([ymd(12, 26), ymd(12, 27)]),
-        _ => days.extend([ymd(12, 25), ymd(12, 26)]),
-    }
-    match year {
-        1999 => days.push(ymd(12, 31)),
-        2011 => days.push(ymd(4, 29)),
-        2022 => days.push(ymd(9, 19)),
-        2023 => days.push(ymd(5, 8)),
-        _ => {}
-    }
-    days.sort();
-    days.dedup();
-    days
-}
-
-/// Is `date` a bank holiday in England & Wales?
-pub fn is_england_wales_bank_holiday(date: NaiveDate) -> bool {
-    // Cheap rejection first: every bank holiday (movable feasts included) falls in one of
-    // these windows, and most days do not.
-    let (m, d) = (date.month(), date.day());
-    let possible = match m {
-        1 => d <= 3,
-        3 => d >= 20,
-        4 | 5 => true,
-        6 => d <= 5,
-        8 => d >= 25,
-        9 => d == 19,
-        12 => d >= 25,
-        _ => false,
-    };
-    possible && england_wales_bank_holidays(date.year()).contains(&date)
+    chrono::DateTime::from_timestamp(t * 3600, 0).is_some_and(is_bst)
 }
 
 #[cfg(test)]
@@ -337,35 +224,6 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
-    }
-
-    #[test]
-    fn easter_dates() {
-        assert_eq!(easter_sunday(2019), d(2019, 4, 21));
-        assert_eq!(easter_sunday(2024), d(2024, 3, 31));
-        assert_eq!(easter_sunday(2025), d(2025, 4, 20));
-        assert_eq!(easter_sunday(2038), d(2038, 4, 25));
-        assert_eq!(easter_sunday(2008), d(2008, 3, 23));
-    }
-
-    #[test]
-    fn bank_holidays_2026_and_2020() {
-        let h = england_wales_bank_holidays(2026);
-        let expect = [
-            d(2026, 1, 1),
-            d(2026, 4, 3),
-            d(2026, 4, 6),
-            d(2026, 5, 4),
-            d(2026, 5, 25),
-            d(2026, 8, 31),
-            d(2026, 12, 25),
-            d(2026, 12, 28),
-        ];
-        assert_eq!(h, expect);
-        let h20 = england_wales_bank_holidays(2020);
-        assert!(h20.contains(&d(2020, 5, 8)));
-        assert!(h20.contains(&d(2020, 12, 28)));
-        assert!(england_wales_bank_holidays(2022).contains(&d(2022, 1, 3)));
     }
 
     #[test]
