@@ -131,26 +131,45 @@ impl Alerts {
     }
 }
 
+/// One subscriber's position and filter: forwards each log entry exactly once.
+struct Forwarder {
+    last_seq: Option<SequenceNumber>,
+    filter: Filter,
+    tx: mpsc::Sender<Result<pb::SubscribeResponse, Status>>,
+}
+
+impl Forwarder {
+    /// Sends `t` if it is new to this subscriber and matches its filter; false when the client
+    /// has gone.
+    async fn forward(&mut self, t: &AlertTransition) -> bool {
+        if self.last_seq.is_some_and(|s| t.seq <= s) {
+            return true;
+        }
+        self.last_seq = Some(t.seq);
+        if !self.filter.matches(&t.alert) {
+            return true;
+        }
+        let event = pb::SubscribeResponse {
+            item: Some(pb::subscribe_response::Item::Event(convert::alert_event(t))),
+        };
+        self.tx.send(Ok(event)).await.is_ok()
+    }
+}
+
 /// Streams one subscriber: backlog from the log, then live events, resuming from the log when
 /// the subscriber falls behind the broadcast ring.
 async fn serve_subscriber(
     log: Arc<AlertLog>,
     mut live: broadcast::Receiver<AlertTransition>,
     backlog: Vec<AlertTransition>,
-    mut last_seq: Option<SequenceNumber>,
-    filter: Filter,
-    tx: mpsc::Sender<Result<pb::SubscribeResponse, Status>>,
+    mut out: Forwarder,
     metrics: Metrics,
 ) {
     let gauge = metrics.grpc_subscribers.with_label_values(&["alerts"]);
     gauge.inc();
-    let send = |t: &AlertTransition| pb::SubscribeResponse {
-        item: Some(pb::subscribe_response::Item::Event(convert::alert_event(t))),
-    };
     'serve: {
         for t in &backlog {
-            last_seq = Some(t.seq);
-            if filter.matches(&t.alert) && tx.send(Ok(send(t))).await.is_err() {
+            if !out.forward(t).await {
                 break 'serve;
             }
         }
@@ -160,39 +179,31 @@ async fn serve_subscriber(
             tokio::select! {
                 received = live.recv() => match received {
                     Ok(t) => {
-                        if last_seq.is_some_and(|s| t.seq <= s) {
-                            continue;
-                        }
-                        last_seq = Some(t.seq);
-                        if filter.matches(&t.alert) && tx.send(Ok(send(&t))).await.is_err() {
+                        if !out.forward(&t).await {
                             break 'serve;
                         }
                         heartbeat.reset();
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Fell behind the ring: catch up from the log, or say why we cannot.
-                        match log.since(last_seq.unwrap_or(0)) {
+                        match log.since(out.last_seq.unwrap_or(0)) {
                             Ok(missed) => {
                                 metrics.grpc_lagged_subscribers.with_label_values(&["resumed"]).inc();
                                 for t in &missed {
-                                    if last_seq.is_some_and(|s| t.seq <= s) {
-                                        continue;
-                                    }
-                                    last_seq = Some(t.seq);
-                                    if filter.matches(&t.alert) && tx.send(Ok(send(t))).await.is_err() {
+                                    if !out.forward(t).await {
                                         break 'serve;
                                     }
                                 }
                             }
                             Err(e) => {
                                 metrics.grpc_lagged_subscribers.with_label_values(&["ended"]).inc();
-                                let _ = tx.send(Err(log_error(&e))).await;
+                                let _ = out.tx.send(Err(log_error(&e))).await;
                                 break 'serve;
                             }
                         }
                     }
                     Err(broadcast::error::RecvError::Closed) => {
-                        let _ = tx.send(Err(Status::unavailable("the hub is shutting down; resume with resume_after against a running instance"))).await;
+                        let _ = out.tx.send(Err(Status::unavailable("the hub is shutting down; resume with resume_after against a running instance"))).await;
                         break 'serve;
                     }
                 },
@@ -203,11 +214,11 @@ async fn serve_subscriber(
                             hub_time: Some(convert::timestamp(chrono::Utc::now())),
                         })),
                     };
-                    if tx.send(Ok(hb)).await.is_err() {
+                    if out.tx.send(Ok(hb)).await.is_err() {
                         break 'serve;
                     }
                 }
-                () = tx.closed() => break 'serve,
+                () = out.tx.closed() => break 'serve,
             }
         }
     }
@@ -242,9 +253,11 @@ impl AlertService for Alerts {
             Arc::clone(&self.hub.alerts),
             live,
             backlog,
-            last_seq,
-            filter,
-            tx,
+            Forwarder {
+                last_seq,
+                filter,
+                tx,
+            },
             self.metrics.clone(),
         ));
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))

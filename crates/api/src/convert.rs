@@ -170,7 +170,8 @@ pub fn site_status(s: &DomainSiteStatus, active_alerts: u32) -> pb::SiteStatus {
     }
 }
 
-fn active_at(snapshot: &StatusSnapshot, site: &core::SiteId) -> u32 {
+/// Active alerts at one site.
+pub fn active_at(snapshot: &StatusSnapshot, site: &core::SiteId) -> u32 {
     snapshot
         .active_alerts
         .iter()

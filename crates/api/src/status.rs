@@ -73,11 +73,7 @@ impl StatusService for StatusApi {
             let site = snapshot.site(code.as_str()).ok_or_else(|| {
                 Status::unavailable("the hub has not evaluated this site yet; retry shortly")
             })?;
-            let active = snapshot
-                .active_alerts
-                .iter()
-                .filter(|a| a.site.as_ref() == Some(&code))
-                .count() as u32;
+            let active = convert::active_at(&snapshot, &code);
             Ok(Response::new(convert::site_status(site, active)))
         })();
         self.observe("GetSiteStatus", started, &r);

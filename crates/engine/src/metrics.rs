@@ -14,6 +14,8 @@ use crate::hub::StatusSnapshot;
 
 /// Forecast horizons (hours ahead) exported as gauges.
 pub const EXPORTED_HORIZONS: [u32; 6] = [1, 4, 8, 12, 24, 48];
+/// Outcomes of `surgecast_ingest_events_total`: every message taken ends in exactly one.
+pub const INGEST_OUTCOMES: [&str; 4] = ["applied", "duplicate", "too_late", "rejected"];
 /// Forecast quantiles exported as gauges.
 pub const EXPORTED_QUANTILES: [f64; 5] = [0.05, 0.1, 0.5, 0.9, 0.95];
 
@@ -224,7 +226,7 @@ impl Metrics {
         }
         // Touch fixed label sets so that dashboards see zeros rather than gaps.
         for feed in Feed::ALL {
-            for outcome in ["applied", "duplicate", "too_late", "rejected"] {
+            for outcome in INGEST_OUTCOMES {
                 m.ingest_events.with_label_values(&[feed.as_str(), outcome]);
             }
             m.dlq_write_failures.with_label_values(&[feed.as_str()]);

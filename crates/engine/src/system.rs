@@ -147,11 +147,6 @@ impl SystemState {
         Duration::hours(self.config.max_attendance_hours)
     }
 
-    /// The A&E state of a site, for the occupancy flow forecast.
-    pub fn ae(&self, site: usize) -> &AeState {
-        &self.sites[site].ae
-    }
-
     /// Drops everything no evaluation at or after `horizon` can need.
     pub fn prune(&mut self, horizon: EventTime) {
         let max_stay = self.max_stay();

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use surgecast_core::{AlertState, Feed};
 use surgecast_engine::ManualClock;
+use surgecast_engine::metrics::INGEST_OUTCOMES;
 use surgecast_feeds::WireFormat;
 use surgecast_kafka::ingest::IngestOptions;
 use surgecast_kafka::{EmbeddedBroker, FeedProducer};
@@ -323,7 +324,7 @@ fn taken(running: &hub::RunningHub) -> u64 {
     Feed::ALL
         .iter()
         .flat_map(|f| {
-            ["applied", "duplicate", "too_late", "rejected"].map(|o| {
+            INGEST_OUTCOMES.map(|o| {
                 running
                     .metrics
                     .ingest_events

@@ -206,21 +206,4 @@ impl AeState {
     pub fn tracked(&self) -> usize {
         self.open.len() + self.completed.len()
     }
-
-    /// Stays (arrival to departure, minutes) of attendances departed in the trailing window
-    /// before `at`: the empirical stay distribution the occupancy flow forecast uses.
-    pub fn recent_stays(&self, at: EventTime) -> Vec<f64> {
-        self.completed
-            .iter()
-            .filter(|c| in_window(c.departure, at, TRAILING))
-            .map(|c| minutes(c.arrival, c.departure))
-            .collect()
-    }
-
-    /// Elapsed minutes of every patient in the department at `at`.
-    pub fn census_elapsed(&self, at: EventTime, max_stay: Duration) -> Vec<f64> {
-        self.in_department(at, max_stay)
-            .map(|(arrival, _)| minutes(arrival, at))
-            .collect()
-    }
 }
