@@ -28,8 +28,9 @@ apt_install() {
 }
 
 install_tools() {
-    # prometheus + promtool: the metrics end-to-end test; libssl-dev: rdkafka's TLS support.
-    apt_install prometheus libssl-dev build-essential python3-venv
+    # prometheus + promtool: the metrics end-to-end test; libssl-dev: rdkafka's TLS support;
+    # python3-yaml: syntax check of the deploy manifests.
+    apt_install prometheus libssl-dev build-essential python3-venv python3-yaml
     if ! command -v tansu >/dev/null 2>&1; then
         step "installing the Tansu Kafka broker (cargo install; ~12 min the first time, cached after)"
         cargo install tansu --locked --features dynostore
@@ -44,7 +45,16 @@ install_tools() {
 }
 
 # ---------------------------------------------------------------- checks
-if [[ $E2E -eq 1 ]]; then install_tools; fi
+if [[ $E2E -eq 1 ]]; then
+    install_tools
+    step "promtool: Prometheus config, every rule file, alert-rule unit tests; deploy YAML syntax"
+    promtool check config deploy/prometheus/prometheus.yml
+    promtool check rules deploy/prometheus/rules/*.yml
+    promtool test rules deploy/prometheus/tests/*.test.yml
+    /usr/bin/python3 -c 'import sys, yaml; [list(yaml.safe_load_all(open(f))) for f in sys.argv[1:]]' \
+        deploy/kubernetes/*.yaml deploy/grafana/provisioning/*/*.yaml
+    # (promtool check metrics runs on the live hub's output in tests/e2e/test_prometheus.py.)
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
