@@ -226,17 +226,17 @@ def overview():
                        steps=steps, minimum=0), 6, 10)
     d.row("Forecast")
     d.add(bargauge("ED occupancy forecast, +8 h (median)",
-                   [target('max by (site) (surgecast_forecast{measure="ed_occupancy_pct",horizon_hours="8",quantile="0.5"})', "{{site}}")],
+                   [target('max by (site) (surgecast_forecast{measure="ed_occupancy_pct",horizon_hours="8",quantile_level="0.5"})', "{{site}}")],
                    "percent", description="Median forecast of ED occupancy 8 hours after the last closed hour.",
                    steps=[{"color": "green", "value": None}, {"color": "orange", "value": 95}, {"color": "red", "value": 110}],
                    minimum=0), 8, 10)
     d.add(bargauge("ED occupancy forecast, +24 h (90th percentile)",
-                   [target('max by (site) (surgecast_forecast{measure="ed_occupancy_pct",horizon_hours="24",quantile="0.9"})', "{{site}}")],
+                   [target('max by (site) (surgecast_forecast{measure="ed_occupancy_pct",horizon_hours="24",quantile_level="0.9"})', "{{site}}")],
                    "percent", description="The upper end of the 80% interval a day ahead: how bad tomorrow could plausibly be.",
                    steps=[{"color": "green", "value": None}, {"color": "orange", "value": 95}, {"color": "red", "value": 110}],
                    minimum=0), 8, 10)
     d.add(bargauge("ED arrivals forecast, next hour (median)",
-                   [target('max by (site) (surgecast_forecast{measure="ed_arrivals",horizon_hours="1",quantile="0.5"})', "{{site}}")],
+                   [target('max by (site) (surgecast_forecast{measure="ed_arrivals",horizon_hours="1",quantile_level="0.5"})', "{{site}}")],
                    description="Expected arrivals in the hour after the last closed one."), 8, 10)
     return d
 
@@ -263,7 +263,7 @@ def site():
                "s", description="Event-time since each feed last sent an event for this site.",
                steps=[{"color": "green", "value": None}, {"color": "orange", "value": 1800}, {"color": "red", "value": 3600}]), 8, 5)
     d.row("$measure: actual and forecast")
-    fc = f'surgecast_forecast{{site="{s}",measure="$measure",horizon_hours="$horizon",quantile='
+    fc = f'surgecast_forecast{{site="{s}",measure="$measure",horizon_hours="$horizon",quantile_level='
     band = [("0.05", "95% interval low"), ("0.1", "80% interval low"), ("0.5", "median"),
             ("0.9", "80% interval high"), ("0.95", "95% interval high")]
     pairs = [(f'max(surgecast_site_measure{{site="{s}",measure="$measure"}})', "actual")]
@@ -286,10 +286,10 @@ def site():
                                  "(accuracy panels below), in event time.",
                      overrides=overrides), 16, 10)
     d.add(table("$measure forecast, next 48 h", [target(
-        f'max by (horizon_hours, quantile) (surgecast_forecast{{site="{s}",measure="$measure"}})', "", instant=True, table=True)],
+        f'max by (horizon_hours, quantile_level) (surgecast_forecast{{site="{s}",measure="$measure"}})', "", instant=True, table=True)],
         description="The latest forecast by horizon (rows, hours ahead) and quantile (columns).",
         transformations=[{"id": "groupingToMatrix", "options": {
-            "columnField": "quantile", "rowField": "horizon_hours", "valueField": "Value"}}], decimals=1), 8, 10)
+            "columnField": "quantile_level", "rowField": "horizon_hours", "valueField": "Value"}}], decimals=1), 8, 10)
     d.row("Measures")
     d.add(measures_panel("ED crowding", ["ed_occupancy", "dta_waiting", "crews_queued", "ambulances_en_route"],
                          "short", "Patients in the department, waiting after a decision to admit, crews queued, ambulances on the way."), 12, 8)

@@ -81,6 +81,28 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
+/// `/readyz`: ready once the engine has an event-time "now" — it has applied an event, restored
+/// state, or moved its clock to wall time after a quiet spell (so an instance that owns no
+/// partitions still becomes ready). Before that the status API would answer with nothing.
+fn readiness(
+    status: watch::Receiver<std::sync::Arc<surgecast_engine::StatusSnapshot>>,
+) -> impl Fn() -> std::future::Ready<(axum::http::StatusCode, String)> + Clone {
+    move || {
+        let now = status.borrow().now;
+        std::future::ready(if now == chrono::DateTime::<chrono::Utc>::UNIX_EPOCH {
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: no event taken and the clock has not advanced yet\n".into(),
+            )
+        } else {
+            (
+                axum::http::StatusCode::OK,
+                format!("ready: event time {}\n", now.to_rfc3339()),
+            )
+        })
+    }
+}
+
 /// A bound server, ready to serve.
 #[derive(Debug)]
 pub struct ApiServer {
@@ -151,6 +173,7 @@ impl ApiServer {
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()?;
 
+        let ready = readiness(hub.status.clone());
         let alerts = Alerts::new(hub.clone(), metrics.clone());
         let status = StatusApi::new(hub, metrics.clone(), weights);
         let auth = tokens.interceptor();
@@ -174,7 +197,8 @@ impl ApiServer {
                     }
                 }),
             )
-            .route("/healthz", get(|| async { "ok\n" }));
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(ready));
         let mut metrics_shutdown = shutdown.clone();
         let metrics_task = tokio::spawn(
             axum::serve(self.metrics_listener, metrics_app)

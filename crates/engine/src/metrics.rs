@@ -9,6 +9,7 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 use surgecast_core::{AlertState, Feed, Severity};
+use surgecast_feeds::RejectReason;
 
 use crate::hub::StatusSnapshot;
 
@@ -16,8 +17,13 @@ use crate::hub::StatusSnapshot;
 pub const EXPORTED_HORIZONS: [u32; 6] = [1, 4, 8, 12, 24, 48];
 /// Outcomes of `surgecast_ingest_events_total`: every message taken ends in exactly one.
 pub const INGEST_OUTCOMES: [&str; 4] = ["applied", "duplicate", "too_late", "rejected"];
-/// Forecast quantiles exported as gauges.
+/// Values of `surgecast_grpc_subscribers{stream}`: the API's streaming calls.
+pub const GRPC_STREAMS: [&str; 2] = ["alerts", "status"];
+/// Forecast quantiles exported as gauges (label `quantile_level`: Prometheus reserves `quantile`
+/// for summaries).
 pub const EXPORTED_QUANTILES: [f64; 5] = [0.05, 0.1, 0.5, 0.9, 0.95];
+
+const SEVERITIES: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
 
 /// Every metric the hub exports.
 #[derive(Debug, Clone)]
@@ -46,12 +52,16 @@ pub struct Metrics {
     pub system_opel_level: IntGauge,
     pub system_opel_score: Gauge,
     pub alerts_active: IntGaugeVec,
+    /// Active alerts (pending, firing or acknowledged) of each site by severity.
+    pub site_alerts: IntGaugeVec,
     pub alert_transitions: IntCounterVec,
     pub alerts_published: IntCounterVec,
     pub grpc_subscribers: IntGaugeVec,
     pub grpc_requests: HistogramVec,
     pub grpc_lagged_subscribers: IntCounterVec,
     pub engine_tracked_items: IntGauge,
+    /// Always 1; its `version` label says which build is running (for upgrades).
+    pub build_info: IntGaugeVec,
 }
 
 fn ns(name: &str, help: &str) -> Opts {
@@ -134,7 +144,7 @@ impl Metrics {
                     "forecast",
                     "Forecast quantile of a site's measure, hours ahead of the last closed hour."
                 ),
-                &["site", "measure", "horizon_hours", "quantile"]
+                &["site", "measure", "horizon_hours", "quantile_level"]
             )),
             forecast_pinball: reg!(GaugeVec::new(
                 ns(
@@ -177,6 +187,13 @@ impl Metrics {
                 ns("alerts", "Active alerts by state and severity."),
                 &["state", "severity"]
             )),
+            site_alerts: reg!(IntGaugeVec::new(
+                ns(
+                    "site_alerts",
+                    "Active (pending, firing or acknowledged) alerts of a site, by severity."
+                ),
+                &["site", "severity"]
+            )),
             alert_transitions: reg!(IntCounterVec::new(
                 ns(
                     "alert_transitions_total",
@@ -217,6 +234,13 @@ impl Metrics {
                 "engine_tracked_items",
                 "Attendances, incidents, bed snapshots and event ids held in memory."
             ))),
+            build_info: reg!(IntGaugeVec::new(
+                ns(
+                    "build_info",
+                    "Always 1; the version label is the running hub's version."
+                ),
+                &["version"]
+            )),
             registry,
         };
         #[cfg(target_os = "linux")]
@@ -230,7 +254,21 @@ impl Metrics {
                 m.ingest_events.with_label_values(&[feed.as_str(), outcome]);
             }
             m.dlq_write_failures.with_label_values(&[feed.as_str()]);
+            // Duplicates are dropped, never dead-lettered.
+            for reason in RejectReason::ALL
+                .iter()
+                .filter(|r| **r != RejectReason::Duplicate)
+            {
+                m.dlq_messages
+                    .with_label_values(&[feed.as_str(), reason.as_str()]);
+            }
         }
+        for stream in GRPC_STREAMS {
+            m.grpc_subscribers.with_label_values(&[stream]);
+        }
+        m.build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
         for outcome in ["run", "skipped"] {
             m.evaluations.with_label_values(&[outcome]);
         }
@@ -258,6 +296,16 @@ impl Metrics {
                         .with_label_values(&[code, feed.as_str()])
                         .set(age as f64);
                 }
+            }
+            for severity in SEVERITIES {
+                let n = s
+                    .active_alerts
+                    .iter()
+                    .filter(|a| a.site.as_ref() == Some(&site.code) && a.severity == severity)
+                    .count();
+                self.site_alerts
+                    .with_label_values(&[code, severity.as_str()])
+                    .set(n as i64);
             }
             if let (Some(level), Some(score)) = (site.level, site.score) {
                 self.opel_level
@@ -310,7 +358,7 @@ impl Metrics {
             AlertState::Firing,
             AlertState::Acknowledged,
         ] {
-            for severity in [Severity::Info, Severity::Warning, Severity::Critical] {
+            for severity in SEVERITIES {
                 let n = s
                     .active_alerts
                     .iter()
