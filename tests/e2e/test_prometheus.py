@@ -100,6 +100,9 @@ def stack(surgecast_bin, tmp_path_factory):
     finally:
         hub.stop()
         prometheus.proc.stop()
+        # The demo's own summary (wall time, events, outcomes), for the test log.
+        summary = hub.output().replace("\r", "\n").split("\nsummary\n")[-1]
+        print("\ndemo summary:\n" + summary[:1500])
 
 
 def exercise_grpc(port: int):

@@ -394,3 +394,115 @@ impl Default for Metrics {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::SiteStatus;
+    use surgecast_core::{Alert, AlertKind, Fingerprint, SiteId, SiteMeasures};
+
+    fn series(text: &str, family: &str) -> Vec<String> {
+        text.lines()
+            .filter(|l| {
+                l.starts_with(&format!("{family}{{")) || l.starts_with(&format!("{family} "))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn fixed_label_sets_are_exported_at_zero_before_anything_happens() {
+        let text = Metrics::new().render();
+        let dlq = series(&text, "surgecast_dlq_messages_total");
+        // Every feed x every reason the hub can dead-letter (duplicates are dropped instead).
+        assert_eq!(dlq.len(), Feed::ALL.len() * (RejectReason::ALL.len() - 1));
+        assert!(dlq.iter().all(|l| l.ends_with(" 0")));
+        assert!(!dlq.iter().any(|l| l.contains("reason=\"duplicate\"")));
+        assert_eq!(
+            series(&text, "surgecast_grpc_subscribers").len(),
+            GRPC_STREAMS.len()
+        );
+        let build = series(&text, "surgecast_build_info");
+        assert_eq!(
+            build,
+            [format!(
+                "surgecast_build_info{{version=\"{}\"}} 1",
+                env!("CARGO_PKG_VERSION")
+            )]
+        );
+    }
+
+    fn alert(rule: &str, site: Option<&SiteId>, severity: Severity, state: AlertState) -> Alert {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        Alert {
+            fingerprint: Fingerprint::of(rule, site, None),
+            rule: rule.into(),
+            kind: AlertKind::Breach,
+            site: site.cloned(),
+            measure: None,
+            severity,
+            state,
+            summary: String::new(),
+            value: None,
+            opel_level: None,
+            contributions: Vec::new(),
+            warning: None,
+            actions: Vec::new(),
+            active_since: at,
+            updated_at: at,
+            acknowledged: None,
+            silenced_until: None,
+            inhibited: false,
+        }
+    }
+
+    fn site(code: &SiteId) -> SiteStatus {
+        SiteStatus {
+            code: code.clone(),
+            name: code.to_string(),
+            short_name: code.to_string(),
+            level: None,
+            score: None,
+            contributions: Vec::new(),
+            measures: SiteMeasures::default(),
+            data_age_secs: [None; 3],
+            forecasts: Vec::new(),
+            accuracy: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn site_alerts_count_each_sites_active_alerts_by_severity() {
+        let a = SiteId::new("R0A02").unwrap();
+        let b = SiteId::new("RM301").unwrap();
+        let mut snapshot = StatusSnapshot::empty();
+        snapshot.sites = vec![site(&a), site(&b)];
+        snapshot.active_alerts = vec![
+            alert("r1", Some(&a), Severity::Warning, AlertState::Firing),
+            alert("r2", Some(&a), Severity::Warning, AlertState::Pending),
+            alert("r3", Some(&a), Severity::Critical, AlertState::Acknowledged),
+            // System-wide alerts belong to no site.
+            alert("r4", None, Severity::Critical, AlertState::Firing),
+        ];
+        let m = Metrics::new();
+        m.update_from_status(&snapshot);
+        let get = |s: &SiteId, sev: Severity| {
+            m.site_alerts
+                .with_label_values(&[s.as_str(), sev.as_str()])
+                .get()
+        };
+        assert_eq!(get(&a, Severity::Warning), 2);
+        assert_eq!(get(&a, Severity::Critical), 1);
+        assert_eq!(get(&a, Severity::Info), 0);
+        assert_eq!(get(&b, Severity::Critical), 0);
+        // Zeros are exported too, so a site's panel shows 0 rather than no data.
+        assert_eq!(series(&m.render(), "surgecast_site_alerts").len(), 2 * 3);
+        // The system-wide gauge still counts every alert.
+        assert_eq!(
+            m.alerts_active
+                .with_label_values(&["firing", "critical"])
+                .get(),
+            1
+        );
+    }
+}
