@@ -175,6 +175,10 @@ def test_live_metrics_pass_promtool(stack):
                    "surgecast_grpc_request_duration_seconds_bucket", "process_resident_memory_bytes",
                    "surgecast_build_info"]:
         assert re.search(rf"^{family}[{{ ]", body, re.M), f"{family} missing from /metrics"
+    rss = re.search(r"^process_resident_memory_bytes (\S+)", body, re.M)
+    series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
+    print(f"\n/metrics: {series} samples; demo process (hub + simulator + embedded broker) "
+          f"resident memory {float(rss.group(1)) / 2**20:.0f} MiB")
 
 
 def test_probe_endpoints_answer(stack):
