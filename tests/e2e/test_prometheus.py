@@ -23,7 +23,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import ROOT, Proc, free_port, wait_for_port
+from conftest import ROOT, Hub, Proc, free_port, wait_for_port
 from surgecast.v1 import alerts_pb2, alerts_pb2_grpc, status_pb2, status_pb2_grpc
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -238,3 +238,23 @@ def test_every_rule_evaluates(stack):
                 problems.append(f"{name} reads {metric}, which has no series")
     assert not problems, "\n".join(problems)
     print(f"{len(rules)} rules evaluated")
+
+
+def test_readyz_turns_ready_when_the_quiet_clock_advances(surgecast_bin, tmp_path):
+    """An instance that gets no messages (here: no broker at all) is live but not ready until
+    the quiet-clock advance gives its engine a "now"; then it is ready, as an instance owning
+    no partitions must be for a rolling update to proceed."""
+    topics = {k: f"readyz.{k}" for k in ("ae", "ambulance", "beds", "dead_letter", "alerts")}
+    hub = Hub(surgecast_bin, tmp_path, f"127.0.0.1:{free_port()}", topics, "readyz",
+              extra_env={"SURGECAST__INGEST__ADVANCE_CLOCK_WHEN_QUIET_SECS": "5"})
+    try:
+        base = f"http://127.0.0.1:{hub.metrics_port}"
+        assert http_get(base + "/healthz")[0] == 200
+        status, body = http_get(base + "/readyz")
+        assert status == 503 and body.startswith("not ready"), (status, body)
+        deadline = time.monotonic() + 30
+        while (status := http_get(base + "/readyz")[0]) != 200:
+            assert time.monotonic() < deadline, f"/readyz still {status}\n{hub.proc.output()[-2000:]}"
+            time.sleep(0.5)
+    finally:
+        hub.stop()

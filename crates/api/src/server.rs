@@ -81,9 +81,9 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
 }
 
-/// `/readyz`: ready once the engine has an event-time "now" — it has applied an event, restored
-/// state, or moved its clock to wall time after a quiet spell (so an instance that owns no
-/// partitions still becomes ready). Before that the status API would answer with nothing.
+/// `/readyz`: ready once the engine has an event-time "now" — it has applied an event or moved
+/// its clock to wall time after a quiet spell (so an instance that owns no partitions still
+/// becomes ready). Before that the status API would answer with nothing.
 fn readiness(
     status: watch::Receiver<std::sync::Arc<surgecast_engine::StatusSnapshot>>,
 ) -> impl Fn() -> std::future::Ready<(axum::http::StatusCode, String)> + Clone {
