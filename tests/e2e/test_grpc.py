@@ -274,7 +274,11 @@ def test_tls(surgecast_bin, tmp_path, mutual):
                                                        metadata=VIEWER, timeout=timeout)
 
         good = grpc.ssl_channel_credentials(ca, *client) if mutual else grpc.ssl_channel_credentials(ca)
-        assert len(call(good).sites) == 14
+        # Real data over TLS (the first status appears once the hub has started ingesting).
+        deadline = time.monotonic() + 60
+        while len(call(good).sites) != 14:
+            assert time.monotonic() < deadline, "no status over TLS within 60 s"
+            time.sleep(0.5)
         # A client that does not trust the CA, and a plaintext client, get nowhere.
         code, _ = code_of(lambda: call(grpc.ssl_channel_credentials(pki["other.pem"].read_bytes())))
         assert code == grpc.StatusCode.UNAVAILABLE
