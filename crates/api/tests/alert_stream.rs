@@ -66,7 +66,7 @@ async fn resume_after_replays_exactly_the_missed_events() {
 }
 
 #[tokio::test]
-async fn filters_pass_only_matching_events_and_heartbeats_keep_position() {
+async fn filters_pass_only_matching_events() {
     let hub = TestHub::start(1000, 64).await;
     let (a, b) = (hub.site(0), hub.site(1));
     let mut client = alerts_client(hub.channel().await);
