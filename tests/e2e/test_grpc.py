@@ -119,6 +119,31 @@ def test_resume_outside_the_log_is_an_explicit_error(hub):
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "ahead" in details
 
 
+def test_a_client_too_far_behind_is_told_so(surgecast_bin, tmp_path):
+    # A hub keeping only 20 log entries: a client that last saw #1 cannot be served the gap.
+    h = DemoHub(surgecast_bin, tmp_path, days=3, warmup_days=0, speed=1e6,
+                extra_env={"SURGECAST__API__ALERT_LOG_CAPACITY": "20"})
+    try:
+        ch = h.channel()
+        deadline = time.monotonic() + 120
+        while newest_seq(ch) < 50:
+            assert time.monotonic() < deadline, "fewer than 50 alert-log entries in 120 s"
+            time.sleep(0.5)
+        stub = alerts_pb2_grpc.AlertServiceStub(ch)
+        code, details = code_of(lambda: list(stub.Subscribe(
+            alerts_pb2.SubscribeRequest(resume_after=1), metadata=VIEWER)))
+        assert code == grpc.StatusCode.OUT_OF_RANGE, details
+        assert "no longer in the log" in details and "ListAlerts" in details, details
+        # The advertised recovery works: list, then resume from the listing's position.
+        position = newest_seq(ch)
+        follow = Collector(ch, resume_after=position)
+        time.sleep(1.0)
+        follow.stop()
+        assert follow.error is None
+    finally:
+        h.stop()
+
+
 def firing_alert(ch):
     stub = alerts_pb2_grpc.AlertServiceStub(ch)
     listed = stub.ListAlerts(alerts_pb2.ListAlertsRequest(), metadata=VIEWER)
