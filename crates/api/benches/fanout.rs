@@ -40,6 +40,18 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// CPU seconds this process has used (user + system), from /proc; None off Linux. Shows how
+/// much of the machine the run actually got when other work shares it.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(ticks / 100.0)
+}
+
 struct Phase {
     name: &'static str,
     first: u64,
@@ -110,6 +122,8 @@ async fn run(subscribers: usize, alerts: usize, rate: usize, burst: usize, stall
     ready.wait().await;
     let connect_secs = started.elapsed().as_secs_f64();
 
+    let cpu_start = cpu_seconds();
+    let wall_start = Instant::now();
     // Appends, timed as the engine's task would see them.
     let mut created = vec![Instant::now(); total as usize + 1];
     let mut append_times = Vec::with_capacity(total as usize);
@@ -141,6 +155,8 @@ async fn run(subscribers: usize, alerts: usize, rate: usize, burst: usize, stall
                 .unwrap(),
         );
     }
+    let wall = wall_start.elapsed().as_secs_f64();
+    let cpu_share = cpu_start.zip(cpu_seconds()).map(|(a, b)| (b - a) / wall);
     let phases = [
         Phase {
             name: "steady",
@@ -177,6 +193,11 @@ async fn run(subscribers: usize, alerts: usize, rate: usize, burst: usize, stall
         ms(percentile(&append_times, 99.0)),
         ms(*append_times.last().unwrap_or(&Duration::ZERO)),
         burst_append_secs * 1000.0
+    );
+    println!(
+        "  CPU used by this process during the measured phases: {} cores on average over {wall:.1} s (machine has {})",
+        cpu_share.map_or("n/a".into(), |c| format!("{c:.2}")),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("  | phase | deliveries | p50 ms | p90 ms | p99 ms | max ms |");
     println!("  |---|---|---|---|---|---|");

@@ -148,7 +148,7 @@ pub fn transition(seq: u64, site: &SiteId) -> AlertTransition {
             kind: AlertKind::Breach,
             site: Some(site.clone()),
             measure: None,
-            severity: if seq % 3 == 0 {
+            severity: if seq.is_multiple_of(3) {
                 Severity::Critical
             } else {
                 Severity::Warning
