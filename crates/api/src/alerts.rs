@@ -23,6 +23,9 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Events buffered per subscriber before its task waits for the client (back-pressure stays
 /// per subscriber: the engine only ever writes to the broadcast ring, which never blocks).
 const PER_SUBSCRIBER_BUFFER: usize = 256;
+/// Longest acknowledgement note or silence comment: a sentence or two, not a document.
+const MAX_NOTE_CHARS: usize = 2000;
+const MAX_OPERATOR_CHARS: usize = 100;
 
 /// What a subscriber asked to see.
 #[derive(Debug, Clone, Default)]
@@ -43,7 +46,7 @@ impl Filter {
         let sites = f
             .sites
             .iter()
-            .map(|s| convert::site(registry, s))
+            .map(|s| convert::site_argument(registry, "filter.sites", s))
             .collect::<Result<_, _>>()?;
         let severities = f
             .severities
@@ -133,7 +136,8 @@ impl Alerts {
 
 /// One subscriber's position and filter: forwards each log entry exactly once.
 struct Forwarder {
-    last_seq: Option<SequenceNumber>,
+    /// Every entry up to here has been sent or did not match the filter.
+    last_seq: SequenceNumber,
     filter: Filter,
     tx: mpsc::Sender<Result<pb::SubscribeResponse, Status>>,
 }
@@ -142,10 +146,10 @@ impl Forwarder {
     /// Sends `t` if it is new to this subscriber and matches its filter; false when the client
     /// has gone.
     async fn forward(&mut self, t: &AlertTransition) -> bool {
-        if self.last_seq.is_some_and(|s| t.seq <= s) {
+        if t.seq <= self.last_seq {
             return true;
         }
-        self.last_seq = Some(t.seq);
+        self.last_seq = t.seq;
         if !self.filter.matches(&t.alert) {
             return true;
         }
@@ -186,7 +190,7 @@ async fn serve_subscriber(
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // Fell behind the ring: catch up from the log, or say why we cannot.
-                        match log.since(out.last_seq.unwrap_or(0)) {
+                        match log.since(out.last_seq) {
                             Ok(missed) => {
                                 metrics.grpc_lagged_subscribers.with_label_values(&["resumed"]).inc();
                                 for t in &missed {
@@ -210,7 +214,10 @@ async fn serve_subscriber(
                 _ = heartbeat.tick() => {
                     let hb = pb::SubscribeResponse {
                         item: Some(pb::subscribe_response::Item::Heartbeat(pb::Heartbeat {
-                            newest_seq: log.newest_seq(),
+                            // This stream's position, not the log's: events between the two may
+                            // still be on their way, and a client resuming after the log's
+                            // newest would lose them.
+                            newest_seq: out.last_seq,
                             hub_time: Some(convert::timestamp(chrono::Utc::now())),
                         })),
                     };
@@ -244,9 +251,11 @@ impl AlertService for Alerts {
         let (backlog, last_seq) = match req.resume_after {
             Some(after) => (
                 self.hub.alerts.since(after).map_err(|e| log_error(&e))?,
-                Some(after),
+                after,
             ),
-            None => (Vec::new(), None),
+            // Live only: start from the log's position now, so that falling behind the ring
+            // later catches up from here rather than replaying the whole log.
+            None => (Vec::new(), self.hub.alerts.newest_seq()),
         };
         let (tx, rx) = mpsc::channel(PER_SUBSCRIBER_BUFFER);
         tokio::spawn(serve_subscriber(
@@ -319,10 +328,15 @@ impl AlertService for Alerts {
             } else {
                 req.operator.trim().to_string()
             };
-            if req.note.len() > 2000 {
-                return Err(Status::invalid_argument(
-                    "note is longer than 2000 characters",
-                ));
+            if req.note.chars().count() > MAX_NOTE_CHARS {
+                return Err(Status::invalid_argument(format!(
+                    "note is longer than {MAX_NOTE_CHARS} characters"
+                )));
+            }
+            if operator.chars().count() > MAX_OPERATOR_CHARS {
+                return Err(Status::invalid_argument(format!(
+                    "operator is longer than {MAX_OPERATOR_CHARS} characters"
+                )));
             }
             let t = self
                 .command(|reply| Command::Acknowledge {
@@ -355,11 +369,22 @@ impl AlertService for Alerts {
                 )));
             }
             let site = (!req.site.is_empty())
-                .then(|| convert::site(&self.hub.registry, &req.site))
+                .then(|| convert::site_argument(&self.hub.registry, "site", &req.site))
                 .transpose()?;
-            let kind = pb::AlertKind::try_from(req.kind)
-                .ok()
-                .and_then(convert::kind_from);
+            let kind = match pb::AlertKind::try_from(req.kind) {
+                Ok(k) => convert::kind_from(k),
+                Err(_) => {
+                    return Err(Status::invalid_argument(format!(
+                        "kind: {} is not an alert kind (0 any, 1 opel, 2 early_warning, 3 breach, 4 stale_feed)",
+                        req.kind
+                    )));
+                }
+            };
+            if req.comment.chars().count() > MAX_NOTE_CHARS {
+                return Err(Status::invalid_argument(format!(
+                    "comment is longer than {MAX_NOTE_CHARS} characters"
+                )));
+            }
             let matcher = SilenceMatcher {
                 site,
                 rule: (!req.rule.is_empty()).then(|| req.rule.clone()),

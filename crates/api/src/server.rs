@@ -14,7 +14,10 @@ use surgecast_proto::v1::forecast_service_server::ForecastServiceServer;
 use surgecast_proto::v1::status_service_server::StatusServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tonic::server::NamedService;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
 use tracing::info;
 
 use crate::alerts::Alerts;
@@ -111,6 +114,19 @@ pub struct ApiServer {
     tls: Option<ServerTlsConfig>,
 }
 
+/// Sets every surgecast service's health status (the empty name, the server as a whole, too).
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    for name in [
+        "",
+        <AlertServiceServer<Alerts> as NamedService>::NAME,
+        <StatusServiceServer<StatusApi> as NamedService>::NAME,
+        <ForecastServiceServer<StatusApi> as NamedService>::NAME,
+        <DestinationServiceServer<StatusApi> as NamedService>::NAME,
+    ] {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
 fn read(path: &PathBuf) -> Result<Vec<u8>, ServeError> {
     std::fs::read(path).map_err(|source| ServeError::Read {
         path: path.clone(),
@@ -162,16 +178,22 @@ impl ApiServer {
         shutdown: watch::Receiver<bool>,
     ) -> Result<(), ServeError> {
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_serving::<AlertServiceServer<Alerts>>()
-            .await;
-        health_reporter
-            .set_serving::<StatusServiceServer<StatusApi>>()
-            .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(surgecast_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        set_health(&health_reporter, ServingStatus::Serving).await;
+        // Probes see the hub going before its streams end, so balancers stop sending to it.
+        let mut health_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let _ = health_shutdown.wait_for(|s| *s).await;
+            set_health(&health_reporter, ServingStatus::NotServing).await;
+        });
+        // Both reflection versions: grpcurl and most tools use v1, some clients (e.g. the
+        // Python grpcio-reflection package) still only speak v1alpha.
+        let reflection_builder = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(surgecast_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection = reflection_builder().build_v1()?;
+        let reflection_v1alpha = reflection_builder().build_v1alpha()?;
 
         let ready = readiness(hub.status.clone());
         let alerts = Alerts::new(hub.clone(), metrics.clone());
@@ -218,6 +240,7 @@ impl ApiServer {
         builder
             .add_service(health_service)
             .add_service(reflection)
+            .add_service(reflection_v1alpha)
             .add_service(AlertServiceServer::with_interceptor(alerts, auth.clone()))
             .add_service(StatusServiceServer::with_interceptor(
                 status.clone(),

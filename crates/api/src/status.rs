@@ -189,6 +189,11 @@ impl DestinationService for StatusApi {
                     Some((lat, lon))
                 }
                 (None, None) => None,
+                (Some(lat), Some(lon)) => {
+                    return Err(Status::invalid_argument(format!(
+                        "latitude {lat} / longitude {lon} is not a WGS84 position (latitude -90 to 90, longitude -180 to 180 degrees)"
+                    )));
+                }
                 _ => {
                     return Err(Status::invalid_argument(
                         "give both latitude and longitude (WGS84 degrees), or neither",
@@ -211,7 +216,7 @@ impl DestinationService for StatusApi {
                 req.candidates
                     .iter()
                     .map(|c| {
-                        let code = convert::site(registry, &c.site)?;
+                        let code = convert::site_argument(registry, "candidates.site", &c.site)?;
                         let site = registry
                             .get(&code)
                             .ok_or_else(|| Status::not_found(c.site.clone()))?;

@@ -1,9 +1,9 @@
-//! Terminal output shared by the demo (and later the watch console): alert lines in colour,
-//! a progress line that rewrites itself on a terminal.
+//! Terminal output shared by the demo and the `watch` console: alert lines in colour, a
+//! progress line that rewrites itself on a terminal.
 
 use std::io::{IsTerminal, Write};
 
-use surgecast_core::{AlertKind, AlertState, AlertTransition, Severity};
+use surgecast_core::{Alert, AlertKind, AlertState, AlertTransition, Severity};
 use surgecast_engine::StatusSnapshot;
 use surgecast_escalation::OpelChange;
 
@@ -165,20 +165,51 @@ impl Console {
 
     /// Sites at each OPEL level, coloured.
     pub fn levels_summary(&self, s: &StatusSnapshot) -> String {
+        self.levels_line(
+            s.sites
+                .iter()
+                .filter_map(|site| site.level.map(|l| l.number())),
+            s.system_level.map(|l| l.number()),
+        )
+    }
+
+    /// Counts of sites at each OPEL level (1-4) and the system level, coloured.
+    pub fn levels_line(
+        &self,
+        site_levels: impl IntoIterator<Item = u8>,
+        system: Option<u8>,
+    ) -> String {
         let mut counts = [0usize; 4];
-        for site in &s.sites {
-            if let Some(l) = site.level {
-                counts[usize::from(l.number()) - 1] += 1;
-            }
+        for l in site_levels.into_iter().filter(|l| (1..=4).contains(l)) {
+            counts[usize::from(l) - 1] += 1;
         }
         let parts: Vec<String> = counts
             .iter()
             .enumerate()
             .map(|(i, n)| self.paint(level_colour(i as u8 + 1), &format!("OPEL{} {n}", i + 1)))
             .collect();
-        let system = s.system_level.map_or("-".into(), |l| {
-            self.paint(level_colour(l.number()), &l.number().to_string())
-        });
+        let system = system.map_or("-".into(), |l| self.paint(level_colour(l), &l.to_string()));
         format!("{} | system {}", parts.join(" "), system)
+    }
+
+    /// An active alert as a line (the `watch` console's listing), with the fingerprint an
+    /// operator acknowledges it by.
+    pub fn active_line(&self, a: &Alert) -> String {
+        let site = a
+            .site
+            .as_ref()
+            .map_or("system".to_string(), ToString::to_string);
+        let mut text = format!(
+            "  {} {:12} {:8} {:6} {}",
+            a.fingerprint,
+            a.state.as_str(),
+            a.severity.as_str(),
+            site,
+            a.summary
+        );
+        if let Some(ack) = &a.acknowledged {
+            text.push_str(&format!(" (taken by {}: {})", ack.operator, ack.note));
+        }
+        self.paint(colour(a.severity), &text)
     }
 }

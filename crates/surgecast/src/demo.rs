@@ -55,6 +55,10 @@ pub struct DemoArgs {
     /// Keep serving gRPC and metrics after the simulation until Ctrl-C.
     #[arg(long)]
     hold: bool,
+    /// Refuse gRPC calls without a token (by default the demo serves them as a viewer).
+    /// Tokens come from SURGECAST_TOKENS or SURGECAST__API__TOKENS_FILE, as for `run`.
+    #[arg(long)]
+    require_token: bool,
 }
 
 pub fn demo(runtime: &Runtime, args: DemoArgs) -> Result<()> {
@@ -68,10 +72,12 @@ pub fn demo(runtime: &Runtime, args: DemoArgs) -> Result<()> {
         .format
         .parse()
         .map_err(|e| anyhow::anyhow!("--format: {e}"))?;
-    let mut config = HubConfig::default();
+    // The same SURGECAST__... overrides as `run`, so that the demo can show TLS and tokens
+    // (e.g. SURGECAST__API__TLS__CERT); the ports and the broker are the demo's own.
+    let mut config = HubConfig::load(None)?;
     config.api.grpc_addr = ([127, 0, 0, 1], args.grpc_port).into();
     config.api.metrics_addr = ([127, 0, 0, 1], args.metrics_port).into();
-    config.api.allow_anonymous_viewer = true;
+    config.api.allow_anonymous_viewer = !args.require_token;
     let broker = EmbeddedBroker::start(&config.kafka.topics, args.partitions)
         .context("starting the embedded Kafka broker")?;
     config.kafka.bootstrap_servers = broker.bootstrap_servers();
@@ -104,10 +110,10 @@ async fn run_demo(config: HubConfig, args: DemoArgs, format: WireFormat) -> Resu
     let clock = Arc::new(ManualClock::new(start));
 
     let operator_token = format!("demo-operator-{}", demo_token());
-    let mut tokens = surgecast_api::TokenStore::from_env_value(&format!(
+    let mut tokens = hub::load_tokens(&config)?;
+    tokens.merge(surgecast_api::TokenStore::from_env_value(&format!(
         "demo-operator:operator:{operator_token}"
-    ))?;
-    tokens.allow_anonymous_viewer = true;
+    ))?);
     let options = IngestOptions {
         advance_when_quiet: None,
         // A simulated quarter-hour passes in a quarter of a second: a feed quiet for 2 s of
@@ -134,8 +140,12 @@ async fn run_demo(config: HubConfig, args: DemoArgs, format: WireFormat) -> Resu
         args.seed
     ));
     console.line(&format!(
-        "  embedded Kafka at {}; gRPC on {} (viewer: no token; operator token: {operator_token}); metrics on http://{}/metrics",
-        config.kafka.bootstrap_servers, running.grpc_addr, running.metrics_addr
+        "  embedded Kafka at {}; gRPC on {}{} (viewer: {}; operator token: {operator_token}); metrics on http://{}/metrics",
+        config.kafka.bootstrap_servers,
+        running.grpc_addr,
+        if config.api.tls.is_some() { " with TLS" } else { "" },
+        if args.require_token { "token required" } else { "no token" },
+        running.metrics_addr
     ));
     console.line(&format!(
         "  warming up: {} simulated days at full speed so the forecaster has history, then {} days at {}x",

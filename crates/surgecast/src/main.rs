@@ -8,6 +8,7 @@ mod console;
 mod demo;
 mod hub;
 mod run;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -40,6 +41,9 @@ enum Command {
     /// Run the whole system on this machine: an embedded Kafka broker, the simulator, the hub,
     /// gRPC and metrics, printing alerts as they fire.
     Demo(demo::DemoArgs),
+    /// Operators' terminal console on a running hub: active alerts, the live alert stream and
+    /// system status over gRPC; acknowledge and silence by typing commands.
+    Watch(watch::WatchArgs),
 }
 
 fn main() -> Result<()> {
@@ -54,5 +58,6 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run { config } => runtime.block_on(run::run(config.as_deref())),
         Command::Demo(args) => demo::demo(&runtime, args),
+        Command::Watch(args) => runtime.block_on(watch::watch(args)),
     }
 }
