@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 use surgecast_core::{BedStateSnapshot, BedType, EventTime, Measure, SiteMeasures};
 
 /// Snapshots kept per bed group: enough to answer "latest before t" for any t the engine can
 /// still evaluate (snapshots come every 15-60 min; the lateness is well under this many).
 const HISTORY: usize = 16;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BedsState {
     /// Per (bed group, bed type): snapshots sorted by time, newest last.
     groups: HashMap<(String, BedType), Vec<BedStateSnapshot>>,
