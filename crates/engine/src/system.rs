@@ -199,6 +199,7 @@ impl SystemState {
         for s in &mut self.sites {
             s.ae.prune(horizon, max_stay);
             s.ambulance.prune(horizon);
+            s.beds.prune(horizon);
         }
         self.dedupe
             .expire_before(horizon - Duration::hours(self.config.dedupe_window_hours));

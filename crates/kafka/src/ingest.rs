@@ -252,11 +252,6 @@ impl Ingest {
                 metrics: metrics.clone(),
                 positions: Arc::clone(&positions),
             })?;
-        let topics: Vec<&str> = Feed::ALL
-            .iter()
-            .map(|f| config.topics.feed_topic(*f))
-            .collect();
-        consumer.subscribe(&topics)?;
         let formats = Feed::ALL
             .iter()
             .map(|f| {
@@ -332,6 +327,19 @@ impl Ingest {
         };
         match durability.dir.write_snapshot(&snapshot) {
             Ok(bytes) => {
+                // Only now may the group's offsets move: a start without the data directory's
+                // position (none for a partition) must not skip what no snapshot holds.
+                let mut tpl = TopicPartitionList::new();
+                for p in &snapshot.positions {
+                    let _ = tpl.add_partition_offset(
+                        &p.topic,
+                        p.partition,
+                        Offset::Offset(p.next_offset),
+                    );
+                }
+                if let Err(e) = self.consumer.store_offsets(&tpl) {
+                    warn!(error = %e, "could not store the snapshot's offsets for commit");
+                }
                 self.metrics.snapshots.with_label_values(&["ok"]).inc();
                 self.metrics.snapshot_bytes.set(bytes as i64);
                 debug!(bytes, "snapshot written");
@@ -344,12 +352,72 @@ impl Ingest {
         self.last_snapshot = Instant::now();
     }
 
+    /// Joins the group, or (with `assign_all_partitions`) takes every feed partition at once,
+    /// starting where the engine's state stands or else at the committed offset.
+    async fn start_consuming(&self, shutdown: &watch::Receiver<bool>) -> Result<(), IngestError> {
+        let topics: Vec<&str> = Feed::ALL
+            .iter()
+            .map(|f| self.config.topics.feed_topic(*f))
+            .collect();
+        if !self.config.assign_all_partitions {
+            self.consumer.subscribe(&topics)?;
+            return Ok(());
+        }
+        let mut backoff = Duration::from_millis(200);
+        let mut tpl = TopicPartitionList::new();
+        for topic in topics {
+            let partitions = loop {
+                let consumer = Arc::clone(&self.consumer);
+                let name = topic.to_string();
+                let found = tokio::task::spawn_blocking(move || {
+                    consumer
+                        .fetch_metadata(Some(&name), Duration::from_secs(5))
+                        .map(|m| {
+                            m.topics()
+                                .iter()
+                                .find(|t| t.name() == name)
+                                .map(|t| t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>())
+                                .unwrap_or_default()
+                        })
+                })
+                .await
+                .map_err(|e| IngestError::Config(format!("metadata task: {e}")))?;
+                match found {
+                    Ok(p) if !p.is_empty() => break p,
+                    other => {
+                        if *shutdown.borrow() {
+                            return Ok(());
+                        }
+                        warn!(topic, result = ?other.map(|p| p.len()), "no partitions for topic yet; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            };
+            let positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+            for p in partitions {
+                let offset = positions
+                    .get(topic)
+                    .and_then(|m| m.get(&p))
+                    .map_or(Offset::Stored, |&n| Offset::Offset(n));
+                tpl.add_partition_offset(topic, p, offset)?;
+            }
+        }
+        info!(
+            partitions = tpl.count(),
+            "consuming every feed partition directly"
+        );
+        self.consumer.assign(&tpl)?;
+        Ok(())
+    }
+
     /// Consumes until `shutdown` turns true, serving operator commands on the way.
     pub async fn run(
         mut self,
         mut channels: IngestChannels,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(IngestSummary, Engine), IngestError> {
+        self.start_consuming(&shutdown).await?;
         info!(topics = ?self.formats.keys().collect::<Vec<_>>(), "ingest started");
         let mut last_status = Instant::now();
         let mut last_message = Instant::now();
@@ -679,6 +747,10 @@ impl Ingest {
                     );
                 }
             }
+        }
+        if self.durability.is_some() {
+            // Stored (for commit) when a snapshot holds it; see `snapshot`.
+            return;
         }
         if let Err(e) = self.consumer.store_offset_from_message(msg) {
             warn!(error = %e, topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), "could not store offset; the message will be re-delivered and de-duplicated");

@@ -9,7 +9,7 @@ use surgecast_core::{SiteId, SiteRegistry};
 use surgecast_engine::{AlertLog, Appended, Clock, Engine, HubHandle, Metrics, StatusSnapshot};
 use surgecast_escalation::{EscalationConfig, OpelChange, OpelScheme, RuleSet};
 use surgecast_feeds::Decoder;
-use surgecast_kafka::durable::{DataDir, PartitionPosition};
+use surgecast_kafka::durable::{DataDir, PartitionPosition, Snapshot};
 use surgecast_kafka::ingest::{Durability, IngestChannels, IngestError, IngestOptions};
 use surgecast_kafka::{Ingest, IngestSummary};
 use tokio::sync::{mpsc, watch};
@@ -132,11 +132,20 @@ fn restore(
                 path.display()
             );
         }
+        let engine = fresh(escalation);
+        // A first snapshot at once: from here on the data directory always has one, so the
+        // alert log written from now on always has a snapshot to carry on from.
+        dir.write_snapshot(&Snapshot {
+            engine: engine.snapshot(),
+            positions: Vec::new(),
+            pending_alerts: Vec::new(),
+        })
+        .context("writing the first snapshot")?;
         let note = format!(
             "no snapshot in {}: starting from the group's committed offsets",
             path.display()
         );
-        return Ok((fresh(escalation), Some((dir, Vec::new())), Some(note)));
+        return Ok((engine, Some((dir, Vec::new())), Some(note)));
     };
     let engine = Engine::restore(
         Arc::clone(registry),
