@@ -223,3 +223,27 @@ fn alert_log_survives_reopen_and_a_torn_last_line_is_cut() {
     assert_eq!(entries[3], transition(4));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn replayed_transitions_are_not_logged_twice_and_conflicts_are_told_apart() {
+    use surgecast_engine::{AlertLog, Appended};
+    let log = AlertLog::new(100, 16);
+    for seq in 1..=3 {
+        assert_eq!(log.append(transition(seq)), Appended::New);
+    }
+    // Replay after a restart regenerates 2 and 3 identically: kept once.
+    assert_eq!(log.append(transition(2)), Appended::Replayed);
+    let mut different = transition(3);
+    different.alert.summary = "something else".into();
+    assert_eq!(log.append(different), Appended::Conflict);
+    assert_eq!(log.append(transition(4)), Appended::New);
+    assert_eq!(
+        log.since(0)
+            .unwrap()
+            .iter()
+            .map(|t| t.seq)
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(log.since(2).unwrap()[0], transition(3));
+}
