@@ -18,9 +18,10 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use surgecast_core::{EventTime, Feed};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct FeedClock {
     newest: Option<EventTime>,
     /// Marked idle by the runtime (no message for a while of wall time).
@@ -29,9 +30,13 @@ struct FeedClock {
     minutes: BTreeSet<i64>,
 }
 
-#[derive(Debug, Clone)]
+/// Serialised in engine snapshots; the two durations come from the configuration on restore
+/// (see [`EventClock::with_limits`]), so a changed lateness takes effect after a restart.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventClock {
+    #[serde(skip)]
     lateness: Duration,
+    #[serde(skip)]
     idle_timeout: Duration,
     /// Newest event time seen anywhere, or the newest time the runtime ticked the clock to.
     now: Option<EventTime>,
@@ -83,6 +88,13 @@ impl EventClock {
             watermark: None,
             evaluated: None,
         }
+    }
+
+    /// The same clock with the configured lateness and idle timeout (after a restore).
+    pub(crate) fn with_limits(mut self, lateness: Duration, idle_timeout: Duration) -> Self {
+        self.lateness = lateness;
+        self.idle_timeout = idle_timeout;
+        self
     }
 
     /// The hub's notion of now: the newest event time (or tick).

@@ -2,6 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
+use serde::{Deserialize, Serialize};
 use surgecast_core::{EventId, EventTime};
 
 /// Remembers the ids of applied events for a window of event time (and at most `max_ids`).
@@ -9,14 +10,37 @@ use surgecast_core::{EventId, EventTime};
 /// An id can only be forgotten once its event is older than the window; the engine's watermark
 /// trails the newest event by less than the window, so a re-delivery of a forgotten event is
 /// already "too late" and is refused on that ground instead. Nothing is applied twice.
-#[derive(Debug)]
+///
+/// Snapshots hold only the ordered ids; the set is rebuilt from them on restore.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "DedupeRepr")]
 pub struct DedupeWindow {
+    #[serde(skip_serializing)]
     seen: HashSet<EventId>,
     order: VecDeque<(EventTime, EventId)>,
     max_ids: usize,
     /// Ids forgotten early because `max_ids` was reached (a sign the window is too large for
     /// the event rate).
     pub evicted_early: u64,
+}
+
+/// The serialised form of a [`DedupeWindow`]: the set is derived, so it is not stored.
+#[derive(Deserialize)]
+struct DedupeRepr {
+    order: VecDeque<(EventTime, EventId)>,
+    max_ids: usize,
+    evicted_early: u64,
+}
+
+impl From<DedupeRepr> for DedupeWindow {
+    fn from(r: DedupeRepr) -> Self {
+        Self {
+            seen: r.order.iter().map(|(_, id)| id.clone()).collect(),
+            order: r.order,
+            max_ids: r.max_ids,
+            evicted_early: r.evicted_early,
+        }
+    }
 }
 
 impl DedupeWindow {

@@ -4,18 +4,19 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Timelike, Utc};
+use serde::{Deserialize, Serialize};
 use surgecast_core::{
     AlertTransition, EventTime, Feed, FeedEvent, Fingerprint, HourBucket, Measure,
-    QuantileForecast, SiteMeasures, SiteRegistry,
+    QuantileForecast, SequenceNumber, SiteId, SiteMeasures, SiteRegistry,
 };
 use surgecast_escalation::{
-    EscalationConfig, EscalationError, EscalationEvent, Escalator, OpelChange, SilenceId,
-    SilenceMatcher, SiteInput,
+    EscalationConfig, EscalationError, EscalationEvent, EscalationState, Escalator, OpelChange,
+    SilenceId, SilenceMatcher, SiteInput,
 };
 use surgecast_forecast::{ForecasterConfig, SeriesForecaster, SeriesKind};
 
 use crate::config::EngineConfig;
-use crate::system::{Applied, SystemState};
+use crate::system::{Applied, SystemSnapshot, SystemState};
 
 /// The series the engine forecasts for every site that has them, and how they behave.
 pub const FORECAST_SERIES: [(Measure, SeriesKind); 5] = [
@@ -41,7 +42,7 @@ pub enum EngineOutput {
 }
 
 /// Counters of the engine's own work.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineCounters {
     pub evaluations: u64,
     /// Evaluation points jumped over after a long gap (see `max_catch_up_evaluations`).
@@ -60,6 +61,50 @@ impl std::fmt::Debug for SeriesSlot {
             .field("measure", &self.measure)
             .finish_non_exhaustive()
     }
+}
+
+/// Version of [`EngineSnapshot`]'s layout; a snapshot of another version is refused.
+pub const SNAPSHOT_FORMAT: u32 = 1;
+
+/// Everything the engine knows, for a restart that carries on where it stopped: per-site feed
+/// state, clock and de-duplication window, every series with its fitted model and live
+/// accuracy, current forecasts and measures, and the escalator (alerts, silences, levels and
+/// the alert sequence counter).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EngineSnapshot {
+    pub format: u32,
+    /// Registry order at the time; a restore under a different registry is refused.
+    pub sites: Vec<SiteId>,
+    state: SystemSnapshot,
+    series: Vec<Vec<(Measure, SeriesForecaster)>>,
+    forecasts: Vec<Vec<QuantileForecast>>,
+    escalation: EscalationState,
+    latest: Vec<SiteMeasures>,
+    evaluated_at: Option<EventTime>,
+    counters: EngineCounters,
+}
+
+impl EngineSnapshot {
+    /// Sequence number of the newest alert transition the snapshot's state has produced.
+    pub fn newest_seq(&self) -> SequenceNumber {
+        self.escalation.book.next_sequence().saturating_sub(1)
+    }
+}
+
+/// Why a snapshot cannot be restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot format {found} is not the supported format {SNAPSHOT_FORMAT}")]
+    Format { found: u32 },
+    #[error(
+        "snapshot was taken with sites {found:?} but the registry now has {expected:?}; move the data directory away to start from the broker's committed offsets"
+    )]
+    Sites {
+        expected: Vec<SiteId>,
+        found: Vec<SiteId>,
+    },
+    #[error("snapshot is inconsistent: {0}")]
+    Inconsistent(&'static str),
 }
 
 /// The stateful heart: see the crate docs.
@@ -111,6 +156,91 @@ impl Engine {
             evaluated_at: None,
             counters: EngineCounters::default(),
         }
+    }
+
+    /// A copy of the engine's state for a snapshot (see [`EngineSnapshot`]).
+    pub fn snapshot(&self) -> EngineSnapshot {
+        EngineSnapshot {
+            format: SNAPSHOT_FORMAT,
+            sites: self.site_codes(),
+            state: self.state.snapshot(),
+            series: self
+                .series
+                .iter()
+                .map(|slots| {
+                    slots
+                        .iter()
+                        .map(|s| (s.measure, s.forecaster.clone()))
+                        .collect()
+                })
+                .collect(),
+            forecasts: self.forecasts.clone(),
+            escalation: self.escalator.state().clone(),
+            latest: self.latest.clone(),
+            evaluated_at: self.evaluated_at,
+            counters: self.counters,
+        }
+    }
+
+    /// The engine a snapshot describes, with the current configuration. Forecasters keep the
+    /// settings they were fitted with until their next refit.
+    pub fn restore(
+        registry: Arc<SiteRegistry>,
+        config: EngineConfig,
+        escalation: EscalationConfig,
+        snap: EngineSnapshot,
+    ) -> Result<Self, SnapshotError> {
+        if snap.format != SNAPSHOT_FORMAT {
+            return Err(SnapshotError::Format { found: snap.format });
+        }
+        let expected: Vec<SiteId> = registry.sites().iter().map(|s| s.code.clone()).collect();
+        if snap.sites != expected {
+            return Err(SnapshotError::Sites {
+                expected,
+                found: snap.sites,
+            });
+        }
+        let n = registry.len();
+        if snap.state.site_count() != n
+            || snap.series.len() != n
+            || snap.forecasts.len() != n
+            || snap.latest.len() != n
+        {
+            return Err(SnapshotError::Inconsistent(
+                "per-site vectors do not match the site list",
+            ));
+        }
+        let escalator = Escalator::restore(escalation, &registry, snap.escalation);
+        let series = snap
+            .series
+            .into_iter()
+            .map(|slots| {
+                slots
+                    .into_iter()
+                    .map(|(measure, forecaster)| SeriesSlot {
+                        measure,
+                        forecaster,
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self {
+            state: SystemState::restore(registry, config, snap.state),
+            series,
+            forecasts: snap.forecasts,
+            escalator,
+            latest: snap.latest,
+            evaluated_at: snap.evaluated_at,
+            counters: snap.counters,
+        })
+    }
+
+    fn site_codes(&self) -> Vec<SiteId> {
+        self.registry()
+            .sites()
+            .iter()
+            .map(|s| s.code.clone())
+            .collect()
     }
 
     pub fn registry(&self) -> &Arc<SiteRegistry> {

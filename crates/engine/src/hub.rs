@@ -66,6 +66,19 @@ pub enum LogError {
     },
 }
 
+/// What [`AlertLog::append`] did with a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// A new entry: kept and broadcast.
+    New,
+    /// Its sequence number was already in the log (replay after a restart) and the entry kept
+    /// under it is identical, or has been trimmed from memory: not kept again.
+    Replayed,
+    /// Its sequence number was already in the log with a different entry: not kept. A sign that
+    /// something the engine decided was not reproduced by replay (see docs/reliability.md).
+    Conflict,
+}
+
 /// The in-memory tail of the alert log with a broadcast of new entries.
 ///
 /// Readers resume with [`AlertLog::since`] and then follow [`AlertLog::subscribe`]; subscribing
@@ -112,11 +125,19 @@ impl AlertLog {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends a transition (sequence numbers must increase) and broadcasts it.
-    pub fn append(&self, t: AlertTransition) {
+    /// Appends a transition and broadcasts it. A sequence number at or below the newest already
+    /// appended is a replay (after a restart, the engine regenerates what it had decided after
+    /// its last snapshot): it is checked against the kept entry and not appended twice.
+    pub fn append(&self, t: AlertTransition) -> Appended {
         {
             let mut inner = self.write();
-            debug_assert!(t.seq > inner.newest, "alert log sequence must increase");
+            if t.seq <= inner.newest {
+                let start = inner.entries.partition_point(|e| e.seq < t.seq);
+                return match inner.entries.get(start) {
+                    Some(kept) if kept.seq == t.seq && *kept != t => Appended::Conflict,
+                    _ => Appended::Replayed,
+                };
+            }
             inner.newest = inner.newest.max(t.seq);
             if t.to.is_active() {
                 inner.active.insert(t.alert.fingerprint, t.alert.clone());
@@ -130,6 +151,7 @@ impl AlertLog {
         }
         // No receivers is fine: nobody is streaming.
         let _ = self.tx.send(t);
+        Appended::New
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<AlertTransition> {

@@ -20,7 +20,12 @@ pub mod state;
 pub mod system;
 
 pub use config::EngineConfig;
-pub use engine::{Engine, EngineCounters, EngineOutput, FORECAST_SERIES};
-pub use hub::{AlertLog, Clock, Command, HubHandle, LogError, ManualClock, StatusSnapshot};
+pub use engine::{
+    Engine, EngineCounters, EngineOutput, EngineSnapshot, FORECAST_SERIES, SNAPSHOT_FORMAT,
+    SnapshotError,
+};
+pub use hub::{
+    AlertLog, Appended, Clock, Command, HubHandle, LogError, ManualClock, StatusSnapshot,
+};
 pub use metrics::Metrics;
 pub use system::{Applied, SystemCounters, SystemState};

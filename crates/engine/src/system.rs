@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 use surgecast_core::{EventTime, FeedEvent, SiteMeasures, SiteRegistry};
 
 use crate::clock::EventClock;
@@ -26,7 +27,7 @@ pub enum Applied {
     UnknownSite,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct SiteState {
     ae: AeState,
     ambulance: AmbulanceState,
@@ -34,7 +35,7 @@ struct SiteState {
 }
 
 /// Counters of what the state has taken in, for metrics and tests.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemCounters {
     pub applied: u64,
     pub duplicates: u64,
@@ -53,7 +54,52 @@ pub struct SystemState {
     pub counters: SystemCounters,
 }
 
+/// The durable part of a [`SystemState`] (everything but the registry and configuration).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SystemSnapshot {
+    sites: Vec<SiteState>,
+    clock: EventClock,
+    dedupe: DedupeWindow,
+    counters: SystemCounters,
+}
+
+impl SystemSnapshot {
+    pub(crate) fn site_count(&self) -> usize {
+        self.sites.len()
+    }
+}
+
 impl SystemState {
+    /// A copy of the state for a snapshot.
+    pub fn snapshot(&self) -> SystemSnapshot {
+        SystemSnapshot {
+            sites: self.sites.clone(),
+            clock: self.clock.clone(),
+            dedupe: self.dedupe.clone(),
+            counters: self.counters,
+        }
+    }
+
+    /// The state a snapshot describes, under the current registry and configuration (the
+    /// caller has checked the registry's sites match the snapshot's).
+    pub fn restore(
+        registry: Arc<SiteRegistry>,
+        config: EngineConfig,
+        snap: SystemSnapshot,
+    ) -> Self {
+        Self {
+            clock: snap.clock.with_limits(
+                Duration::minutes(config.allowed_lateness_mins),
+                Duration::minutes(config.idle_timeout_mins),
+            ),
+            dedupe: snap.dedupe,
+            sites: snap.sites,
+            registry,
+            config,
+            counters: snap.counters,
+        }
+    }
+
     pub fn new(registry: Arc<SiteRegistry>, config: EngineConfig) -> Self {
         let n = registry.len();
         Self {
@@ -153,6 +199,7 @@ impl SystemState {
         for s in &mut self.sites {
             s.ae.prune(horizon, max_stay);
             s.ambulance.prune(horizon);
+            s.beds.prune(horizon);
         }
         self.dedupe
             .expire_before(horizon - Duration::hours(self.config.dedupe_window_hours));

@@ -71,6 +71,11 @@ pub struct KafkaConfig {
     pub consumer: BTreeMap<String, String>,
     /// Extra properties for the producers (dead-letter and alerts) only.
     pub producer: BTreeMap<String, String>,
+    /// Consume every partition of the feed topics directly (no group membership, no
+    /// rebalances) instead of sharing them through the consumer group. The group id is still
+    /// used for committed offsets. Suits a single hub (the system watermark needs every site
+    /// anyway) and makes restarts immediate: no waiting for a dead member's session to expire.
+    pub assign_all_partitions: bool,
 }
 
 impl Default for KafkaConfig {
@@ -82,6 +87,7 @@ impl Default for KafkaConfig {
             client: BTreeMap::new(),
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
+            assign_all_partitions: false,
         }
     }
 }

@@ -1,34 +1,82 @@
 //! The feed consumer loop: decode, validate, apply, dead-letter, commit after apply.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
+};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, Message};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use surgecast_core::{AlertTransition, Feed};
 use surgecast_engine::{
-    AlertLog, Applied, Clock, Command, Engine, EngineOutput, Metrics, StatusSnapshot, hub,
+    AlertLog, Appended, Applied, Clock, Command, Engine, EngineOutput, Metrics, StatusSnapshot, hub,
 };
 use surgecast_feeds::{Decoder, RejectReason, WireFormat};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use crate::config::KafkaConfig;
+use crate::durable::{DataDir, PartitionPosition, Snapshot};
 use crate::{CONTENT_TYPE_HEADER, dlq_headers, produce};
 
-/// Consumer context that turns librdkafka statistics into lag gauges.
+/// Next offset to handle, by topic and partition: where the engine's state stands.
+type Positions = Arc<Mutex<BTreeMap<String, BTreeMap<i32, i64>>>>;
+
+/// Consumer context: turns librdkafka statistics into lag and broker gauges, and on every
+/// partition assignment starts each partition where the engine's state stands (restored from
+/// a snapshot, or reached since), whatever offset the group has committed.
 #[derive(Debug)]
 pub struct LagContext {
     metrics: Metrics,
+    positions: Positions,
+}
+
+impl LagContext {
+    fn seek_to_positions(&self, tpl: &mut TopicPartitionList) {
+        let positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+        let assigned: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        for (topic, partition) in assigned {
+            if let Some(&next) = positions.get(&topic).and_then(|p| p.get(&partition)) {
+                match tpl.set_partition_offset(&topic, partition, Offset::Offset(next)) {
+                    Ok(()) => info!(
+                        topic,
+                        partition,
+                        offset = next,
+                        "resuming where the engine's state stands"
+                    ),
+                    Err(e) => {
+                        warn!(error = %e, topic, partition, "could not set the resume offset")
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl ClientContext for LagContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        // Transport errors while the broker is away are expected; librdkafka reconnects with
+        // back-off (reconnect.backoff.ms .. reconnect.backoff.max.ms) and the loop carries on.
+        warn!(error = %error, reason, "kafka client error");
+    }
+
     fn stats(&self, statistics: Statistics) {
+        let up = statistics
+            .brokers
+            .values()
+            .filter(|b| b.source == "learned" || b.source == "configured")
+            .any(|b| b.state == "UP");
+        self.metrics.broker_up.set(i64::from(up));
         for (topic, t) in statistics.topics {
             for (partition, p) in t.partitions {
                 // Partition -1 is librdkafka's internal "unassigned" bucket.
@@ -43,7 +91,52 @@ impl ClientContext for LagContext {
     }
 }
 
-impl ConsumerContext for LagContext {}
+impl ConsumerContext for LagContext {
+    // The default assigns what the group gives; this also sets each partition's start offset.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let result = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.seek_to_positions(tpl);
+                if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                }
+            }
+            other => {
+                warn!(error = ?other, "rebalance error; dropping the assignment");
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = result {
+            warn!(error = %e, "applying the partition assignment failed");
+        }
+    }
+}
+
+/// Snapshots to a data directory (see [`crate::durable`]).
+#[derive(Debug)]
+pub struct Durability {
+    pub dir: DataDir,
+    /// How often (wall time) a snapshot is written while the hub runs.
+    pub every: Duration,
+}
 
 /// What the loop did, returned when it stops.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +173,14 @@ impl Default for IngestOptions {
     }
 }
 
+/// Where alert transitions came from: replay reproduces those decided from Kafka messages,
+/// not those decided by wall-clock work (operator commands, quiet-time ticks, idle feeds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Replayable,
+    WallClock,
+}
+
 /// The channels the loop serves.
 #[derive(Debug)]
 pub struct IngestChannels {
@@ -104,6 +205,9 @@ pub struct Ingest {
     summary: IngestSummary,
     /// Wall time of the last message per [site][feed], and whether it is marked idle.
     last_receipt: Vec<[(Instant, bool); 3]>,
+    positions: Positions,
+    durability: Option<Durability>,
+    last_snapshot: Instant,
     /// When the first message arrived. Idle timers start there: every feed counts as heard from
     /// then, so one never heard from is marked idle after the quiet spell and holds evaluations
     /// back until then (see the engine's clock); before any message nothing is idle.
@@ -140,17 +244,14 @@ impl Ingest {
             .topics
             .default_format()
             .map_err(IngestError::Config)?;
+        let positions = Positions::default();
         let consumer: StreamConsumer<LagContext> = config
             .consumer_config()
             .map_err(IngestError::Config)?
             .create_with_context(LagContext {
                 metrics: metrics.clone(),
+                positions: Arc::clone(&positions),
             })?;
-        let topics: Vec<&str> = Feed::ALL
-            .iter()
-            .map(|f| config.topics.feed_topic(*f))
-            .collect();
-        consumer.subscribe(&topics)?;
         let formats = Feed::ALL
             .iter()
             .map(|f| {
@@ -170,10 +271,144 @@ impl Ingest {
             clock,
             last_receipt: vec![[(Instant::now(), false); 3]; engine.registry().len()],
             first_message: None,
+            positions,
+            durability: None,
+            last_snapshot: Instant::now(),
             engine,
             options,
             summary: IngestSummary::default(),
         })
+    }
+
+    /// Snapshots the engine to a data directory as it runs, and starts each partition at the
+    /// snapshot's position (the engine was restored from it; `positions` is empty on a first
+    /// start, when the group's committed offsets apply).
+    pub fn with_durability(
+        mut self,
+        durability: Durability,
+        positions: &[PartitionPosition],
+    ) -> Self {
+        {
+            let mut map = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+            for p in positions {
+                map.entry(p.topic.clone())
+                    .or_default()
+                    .insert(p.partition, p.next_offset);
+            }
+        }
+        self.durability = Some(durability);
+        self
+    }
+
+    /// Writes a snapshot now, if the hub has a data directory. `pending` are transitions not
+    /// yet in the alert log that replay could not reproduce.
+    fn snapshot(&mut self, pending: &[AlertTransition]) {
+        let Some(durability) = &mut self.durability else {
+            return;
+        };
+        let positions = {
+            let map = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+            map.iter()
+                .flat_map(|(topic, parts)| {
+                    parts
+                        .iter()
+                        .map(|(&partition, &next_offset)| PartitionPosition {
+                            topic: topic.clone(),
+                            partition,
+                            next_offset,
+                        })
+                })
+                .collect()
+        };
+        let snapshot = Snapshot {
+            engine: self.engine.snapshot(),
+            positions,
+            pending_alerts: pending.to_vec(),
+        };
+        match durability.dir.write_snapshot(&snapshot) {
+            Ok(bytes) => {
+                // Only now may the group's offsets move: a start without the data directory's
+                // position (none for a partition) must not skip what no snapshot holds.
+                let mut tpl = TopicPartitionList::new();
+                for p in &snapshot.positions {
+                    let _ = tpl.add_partition_offset(
+                        &p.topic,
+                        p.partition,
+                        Offset::Offset(p.next_offset),
+                    );
+                }
+                if let Err(e) = self.consumer.store_offsets(&tpl) {
+                    warn!(error = %e, "could not store the snapshot's offsets for commit");
+                }
+                self.metrics.snapshots.with_label_values(&["ok"]).inc();
+                self.metrics.snapshot_bytes.set(bytes as i64);
+                debug!(bytes, "snapshot written");
+            }
+            Err(e) => {
+                self.metrics.snapshots.with_label_values(&["error"]).inc();
+                warn!(error = %e, "snapshot failed; the previous one stands and more will be replayed after a crash");
+            }
+        }
+        self.last_snapshot = Instant::now();
+    }
+
+    /// Joins the group, or (with `assign_all_partitions`) takes every feed partition at once,
+    /// starting where the engine's state stands or else at the committed offset.
+    async fn start_consuming(&self, shutdown: &watch::Receiver<bool>) -> Result<(), IngestError> {
+        let topics: Vec<&str> = Feed::ALL
+            .iter()
+            .map(|f| self.config.topics.feed_topic(*f))
+            .collect();
+        if !self.config.assign_all_partitions {
+            self.consumer.subscribe(&topics)?;
+            return Ok(());
+        }
+        let mut backoff = Duration::from_millis(200);
+        let mut tpl = TopicPartitionList::new();
+        for topic in topics {
+            let partitions = loop {
+                let consumer = Arc::clone(&self.consumer);
+                let name = topic.to_string();
+                let found = tokio::task::spawn_blocking(move || {
+                    consumer
+                        .fetch_metadata(Some(&name), Duration::from_secs(5))
+                        .map(|m| {
+                            m.topics()
+                                .iter()
+                                .find(|t| t.name() == name)
+                                .map(|t| t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>())
+                                .unwrap_or_default()
+                        })
+                })
+                .await
+                .map_err(|e| IngestError::Config(format!("metadata task: {e}")))?;
+                match found {
+                    Ok(p) if !p.is_empty() => break p,
+                    other => {
+                        if *shutdown.borrow() {
+                            return Ok(());
+                        }
+                        warn!(topic, result = ?other.map(|p| p.len()), "no partitions for topic yet; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            };
+            let positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+            for p in partitions {
+                let offset = positions
+                    .get(topic)
+                    .and_then(|m| m.get(&p))
+                    .map_or(Offset::Stored, |&n| Offset::Offset(n));
+                tpl.add_partition_offset(topic, p, offset)?;
+            }
+        }
+        info!(
+            partitions = tpl.count(),
+            "consuming every feed partition directly"
+        );
+        self.consumer.assign(&tpl)?;
+        Ok(())
     }
 
     /// Consumes until `shutdown` turns true, serving operator commands on the way.
@@ -182,12 +417,14 @@ impl Ingest {
         mut channels: IngestChannels,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(IngestSummary, Engine), IngestError> {
+        self.start_consuming(&shutdown).await?;
         info!(topics = ?self.formats.keys().collect::<Vec<_>>(), "ingest started");
         let mut last_status = Instant::now();
         let mut last_message = Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_millis(250));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut dirty = true;
+        let mut error_backoff = Duration::ZERO;
         // A message borrows the consumer; holding it outside `self` lets `handle` take `&mut self`.
         let consumer = Arc::clone(&self.consumer);
         loop {
@@ -200,7 +437,7 @@ impl Ingest {
                 }
                 Some(cmd) = channels.commands.recv() => {
                     let transitions = hub::execute(&mut self.engine, cmd);
-                    self.publish_transitions(&channels, transitions);
+                    self.publish_transitions(&channels, transitions, Origin::WallClock);
                     dirty = true;
                 }
                 _ = ticker.tick() => {
@@ -209,19 +446,29 @@ impl Ingest {
                         && last_message.elapsed() >= quiet
                     {
                         self.engine.advance_clock(self.clock.now());
-                        dirty |= self.run_due(&channels);
+                        dirty |= self.run_due(&channels, Origin::WallClock);
+                    }
+                    if let Some(d) = &self.durability
+                        && self.last_snapshot.elapsed() >= d.every
+                    {
+                        self.snapshot(&[]);
                     }
                 }
                 received = consumer.recv() => {
                     match received {
                         Ok(msg) => {
                             last_message = Instant::now();
+                            error_backoff = Duration::ZERO;
                             self.handle(&msg, &mut shutdown).await;
-                            dirty |= self.run_due(&channels);
+                            dirty |= self.run_due(&channels, Origin::Replayable);
                         }
                         Err(e) => {
-                            warn!(error = %e, "kafka consumer error; retrying");
-                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            // The broker is away or the fetch failed: keep serving what we
+                            // have, and try again with back-off (librdkafka reconnects itself).
+                            error_backoff = (error_backoff * 2)
+                                .clamp(Duration::from_millis(200), Duration::from_secs(5));
+                            warn!(error = %e, backoff_ms = error_backoff.as_millis() as u64, "kafka consumer error; retrying");
+                            tokio::time::sleep(error_backoff).await;
                         }
                     }
                 }
@@ -232,7 +479,10 @@ impl Ingest {
                 dirty = false;
             }
         }
+        // Graceful stop: the message in hand was finished above (handle runs to completion),
+        // so the state, the positions and the stored offsets agree; snapshot, then commit.
         self.publish_status(&channels);
+        self.snapshot(&[]);
         if let Err(e) = self
             .consumer
             .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
@@ -261,7 +511,7 @@ impl Ingest {
                 }
             }
         }
-        changed && self.run_due(channels)
+        changed && self.run_due(channels, Origin::WallClock)
     }
 
     fn publish_status(&self, channels: &IngestChannels) {
@@ -274,7 +524,7 @@ impl Ingest {
     }
 
     /// Runs due evaluations; returns whether anything was evaluated.
-    fn run_due(&mut self, channels: &IngestChannels) -> bool {
+    fn run_due(&mut self, channels: &IngestChannels, origin: Origin) -> bool {
         let outputs = self.engine.run_due();
         if outputs.is_empty() {
             return false;
@@ -293,15 +543,28 @@ impl Ingest {
                 }
             }
         }
-        self.publish_transitions(channels, transitions);
+        self.publish_transitions(channels, transitions, origin);
         true
     }
 
+    /// Appends transitions to the alert log (in memory and on disk) and publishes them.
+    ///
+    /// Transitions that replay cannot reproduce (wall-clock work) go into a snapshot first, so
+    /// a crash cannot leave their sequence numbers to be reused by different transitions.
+    /// Replayed ones (already in the log after a restart) are published again — the alerts
+    /// topic is at-least-once, deduplicated by the `surgecast-seq` header — but not logged again.
     fn publish_transitions(
         &mut self,
         channels: &IngestChannels,
         transitions: Vec<AlertTransition>,
+        origin: Origin,
     ) {
+        if transitions.is_empty() {
+            return;
+        }
+        if origin == Origin::WallClock {
+            self.snapshot(&transitions);
+        }
         for t in transitions {
             self.summary.alert_transitions += 1;
             self.metrics
@@ -342,7 +605,31 @@ impl Ingest {
                         .inc();
                 }
             }
-            channels.log.append(t);
+            match channels.log.append(t.clone()) {
+                Appended::New => {
+                    if let Some(d) = &mut self.durability
+                        && let Err(e) = d.dir.append_alert(&t)
+                    {
+                        warn!(error = %e, seq = t.seq, "alert log write failed; the next snapshot will retry making state durable");
+                    }
+                }
+                Appended::Replayed => {
+                    self.metrics
+                        .alert_log_replayed
+                        .with_label_values(&["matched"])
+                        .inc();
+                }
+                Appended::Conflict => {
+                    self.metrics
+                        .alert_log_replayed
+                        .with_label_values(&["conflict"])
+                        .inc();
+                    warn!(
+                        seq = t.seq,
+                        "replay produced a different transition under a logged sequence number; the logged one stands"
+                    );
+                }
+            }
         }
     }
 
@@ -446,6 +733,25 @@ impl Ingest {
     }
 
     fn store(&self, msg: &BorrowedMessage<'_>) {
+        {
+            let mut positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
+            let next = msg.offset() + 1;
+            match positions.get_mut(msg.topic()) {
+                Some(parts) => {
+                    parts.insert(msg.partition(), next);
+                }
+                None => {
+                    positions.insert(
+                        msg.topic().to_string(),
+                        BTreeMap::from([(msg.partition(), next)]),
+                    );
+                }
+            }
+        }
+        if self.durability.is_some() {
+            // Stored (for commit) when a snapshot holds it; see `snapshot`.
+            return;
+        }
         if let Err(e) = self.consumer.store_offset_from_message(msg) {
             warn!(error = %e, topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), "could not store offset; the message will be re-delivered and de-duplicated");
         }

@@ -12,6 +12,7 @@
 //! This crate does I/O; decisions stay in the engine.
 
 pub mod config;
+pub mod durable;
 pub mod embedded;
 pub mod ingest;
 pub mod produce;

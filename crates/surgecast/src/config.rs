@@ -35,6 +35,28 @@ pub struct HubConfig {
     pub forecast: ForecasterConfig,
     pub feeds: FeedLimits,
     pub ingest: IngestSettings,
+    pub durability: DurabilitySettings,
+}
+
+/// Where and how often the hub makes its state durable (docs/reliability.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DurabilitySettings {
+    /// Directory for engine snapshots and the alert log. Unset: nothing is kept across
+    /// restarts (state is rebuilt only from what the group has not yet committed).
+    pub data_dir: Option<PathBuf>,
+    /// Seconds (wall time) between snapshots while running; also written on shutdown and
+    /// whenever an operator command or a quiet-time tick changes alerts.
+    pub snapshot_every_secs: u64,
+}
+
+impl Default for DurabilitySettings {
+    fn default() -> Self {
+        Self {
+            data_dir: None,
+            snapshot_every_secs: 30,
+        }
+    }
 }
 
 /// Wall-clock behaviour of the ingest loop.
@@ -47,7 +69,7 @@ pub struct IngestSettings {
     /// How often the status snapshot and gauges are refreshed while events flow (ms).
     pub status_every_ms: u64,
     /// A site's feed with no message for this many seconds stops holding evaluations back
-    /// until it sends again.
+    /// until it sends again. 0 = never (only event time decides; used by replay tests).
     pub idle_feed_secs: u64,
 }
 
@@ -67,7 +89,10 @@ impl IngestSettings {
             status_every: std::time::Duration::from_millis(self.status_every_ms.max(10)),
             advance_when_quiet: (self.advance_clock_when_quiet_secs > 0)
                 .then(|| std::time::Duration::from_secs(self.advance_clock_when_quiet_secs)),
-            idle_feed_after: std::time::Duration::from_secs(self.idle_feed_secs.max(1)),
+            idle_feed_after: match self.idle_feed_secs {
+                0 => std::time::Duration::MAX,
+                s => std::time::Duration::from_secs(s),
+            },
         }
     }
 }

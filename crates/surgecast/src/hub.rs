@@ -6,10 +6,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use surgecast_api::{ApiServer, TokenStore};
 use surgecast_core::{SiteId, SiteRegistry};
-use surgecast_engine::{AlertLog, Clock, Engine, HubHandle, Metrics, StatusSnapshot};
+use surgecast_engine::{AlertLog, Appended, Clock, Engine, HubHandle, Metrics, StatusSnapshot};
 use surgecast_escalation::{EscalationConfig, OpelChange, OpelScheme, RuleSet};
 use surgecast_feeds::Decoder;
-use surgecast_kafka::ingest::{IngestChannels, IngestError, IngestOptions};
+use surgecast_kafka::durable::{DataDir, PartitionPosition, Snapshot};
+use surgecast_kafka::ingest::{Durability, IngestChannels, IngestError, IngestOptions};
 use surgecast_kafka::{Ingest, IngestSummary};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -76,6 +77,8 @@ pub struct RunningHub {
     pub grpc_addr: std::net::SocketAddr,
     pub metrics_addr: std::net::SocketAddr,
     pub opel_changes: mpsc::Receiver<OpelChange>,
+    /// What was restored from the data directory, for the start-up banner.
+    pub restored: Option<String>,
     shutdown: watch::Sender<bool>,
     ingest: JoinHandle<Result<(IngestSummary, Engine), IngestError>>,
     api: JoinHandle<Result<(), surgecast_api::server::ServeError>>,
@@ -89,6 +92,84 @@ impl RunningHub {
         self.api.await.context("API task panicked")??;
         Ok(ingest)
     }
+}
+
+/// The engine from the data directory's latest snapshot (or a fresh one), with the alert log
+/// reloaded into `log`; and the open data directory with the positions to resume from.
+#[allow(clippy::type_complexity)]
+fn restore(
+    config: &HubConfig,
+    registry: &Arc<SiteRegistry>,
+    escalation: EscalationConfig,
+    log: &AlertLog,
+) -> Result<(
+    Engine,
+    Option<(DataDir, Vec<PartitionPosition>)>,
+    Option<String>,
+)> {
+    let fresh = |escalation| {
+        Engine::new(
+            Arc::clone(registry),
+            config.engine.clone(),
+            &config.forecast,
+            escalation,
+        )
+    };
+    let Some(path) = &config.durability.data_dir else {
+        return Ok((fresh(escalation), None, None));
+    };
+    let mut dir = DataDir::open(path).context("opening the data directory")?;
+    let snapshot = dir.load_snapshot().context("reading the latest snapshot")?;
+    let entries = dir.load_alert_log().context("reading the alert log")?;
+    let logged = entries.last().map_or(0, |t| t.seq);
+    for t in entries {
+        log.append(t);
+    }
+    let Some(snapshot) = snapshot else {
+        if logged > 0 {
+            anyhow::bail!(
+                "{} holds an alert log (up to seq {logged}) but no snapshot, so sequence numbers cannot carry on; move the directory away to start afresh",
+                path.display()
+            );
+        }
+        let engine = fresh(escalation);
+        // A first snapshot at once: from here on the data directory always has one, so the
+        // alert log written from now on always has a snapshot to carry on from.
+        dir.write_snapshot(&Snapshot {
+            engine: engine.snapshot(),
+            positions: Vec::new(),
+            pending_alerts: Vec::new(),
+        })
+        .context("writing the first snapshot")?;
+        let note = format!(
+            "no snapshot in {}: starting from the group's committed offsets",
+            path.display()
+        );
+        return Ok((engine, Some((dir, Vec::new())), Some(note)));
+    };
+    let engine = Engine::restore(
+        Arc::clone(registry),
+        config.engine.clone(),
+        escalation,
+        snapshot.engine,
+    )
+    .with_context(|| format!("restoring the snapshot in {}", path.display()))?;
+    for t in snapshot.pending_alerts {
+        if log.append(t.clone()) == Appended::New {
+            dir.append_alert(&t).context("completing the alert log")?;
+        }
+    }
+    dir.sync_alerts().context("completing the alert log")?;
+    let note = format!(
+        "restored the latest snapshot from {} (evaluated to {}, alert log at seq {}, resuming {} partitions)",
+        path.display(),
+        engine
+            .evaluated_at()
+            .map_or_else(|| "nothing yet".to_string(), |t| t.to_rfc3339()),
+        log.newest_seq(),
+        snapshot.positions.len()
+    );
+    Ok((engine, Some((dir, snapshot.positions)), Some(note)))
 }
 
 /// Starts ingest and the API with the given clock.
@@ -107,14 +188,10 @@ pub async fn start(
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let engine = Engine::new(
-        Arc::clone(&registry),
-        config.engine.clone(),
-        &config.forecast,
-        escalation,
-    );
+    let log = Arc::new(AlertLog::new(config.api.alert_log_capacity, 4096));
+    let (engine, durable, restored) = restore(config, &registry, escalation, &log)?;
     let decoder = Decoder::new(Arc::clone(&registry), config.feeds.decoder_config());
-    let ingest = Ingest::new(
+    let mut ingest = Ingest::new(
         &config.kafka,
         decoder,
         engine,
@@ -123,8 +200,11 @@ pub async fn start(
         options,
     )
     .context("starting the Kafka consumer")?;
+    if let Some((dir, positions)) = durable {
+        let every = std::time::Duration::from_secs(config.durability.snapshot_every_secs.max(1));
+        ingest = ingest.with_durability(Durability { dir, every }, &positions);
+    }
 
-    let log = Arc::new(AlertLog::new(config.api.alert_log_capacity, 4096));
     let (status_tx, status_rx) = watch::channel(Arc::new(StatusSnapshot::empty()));
     let (commands_tx, commands_rx) = mpsc::channel(64);
     let (opel_tx, opel_rx) = mpsc::channel(1024);
@@ -159,6 +239,7 @@ pub async fn start(
         grpc_addr,
         metrics_addr,
         opel_changes: opel_rx,
+        restored,
         shutdown: shutdown_tx,
         ingest,
         api,

@@ -68,6 +68,9 @@ pub async fn run(config_path: Option<&Path>) -> Result<()> {
         running.grpc_addr,
         running.metrics_addr
     );
+    if let Some(note) = &running.restored {
+        eprintln!("surgecast hub: {note}");
+    }
     termination().await;
     info!("shutting down");
     let (summary, _) = running.stop().await?;

@@ -3,15 +3,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 use surgecast_core::{
     AeEvent, AeEventKind, ArrivalMode, AttendanceId, Disposition, EventTime, HourBucket, Measure,
     SiteMeasures,
 };
 
-use super::{in_window, mean, minutes};
+use super::{in_window, mean_minutes, minutes};
 
 /// What is known of one attendance; fields fill in whatever order their events arrive.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Attendance {
     arrival: Option<(EventTime, ArrivalMode)>,
     decision_to_admit: Option<EventTime>,
@@ -21,7 +22,7 @@ struct Attendance {
 }
 
 /// A finished attendance, kept for the trailing-window measures.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Completed {
     arrival: EventTime,
     decision_to_admit: Option<EventTime>,
@@ -30,14 +31,14 @@ struct Completed {
 }
 
 /// Arrivals counted into hour buckets by arrival time.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct ArrivalCounts {
     pub all: u32,
     pub ambulance: u32,
 }
 
 /// The department as its events describe it.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AeState {
     open: HashMap<AttendanceId, Attendance>,
     completed: Vec<Completed>,
@@ -124,7 +125,7 @@ impl AeState {
         let non_admitted = departed
             .iter()
             .filter(|c| c.disposition != Disposition::Admitted)
-            .map(stay);
+            .map(|c| c.departure - c.arrival);
         let within_4h = departed.iter().filter(|c| stay(c) <= 240.0).count();
         let over_12h_departed = departed.iter().filter(|c| stay(c) > 720.0).count();
 
@@ -142,7 +143,10 @@ impl AeState {
         );
         out.set(Measure::DtaWaiting, Some(f64::from(dta_waiting)));
         out.set(Measure::LongestDtaWaitMins, Some(longest_dta));
-        out.set(Measure::MeanTimeInDeptNonAdmittedMins, mean(non_admitted));
+        out.set(
+            Measure::MeanTimeInDeptNonAdmittedMins,
+            mean_minutes(non_admitted),
+        );
         let n = departed.len();
         out.set(
             Measure::FourHourPct,

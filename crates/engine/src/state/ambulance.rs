@@ -8,14 +8,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 use surgecast_core::{
     AmbulanceCategory, AmbulanceEvent, AmbulanceEventKind, EventTime, HourBucket, IncidentId,
     Measure, SiteMeasures,
 };
 
-use super::{in_window, mean, minutes};
+use super::{in_window, mean_minutes, minutes};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct IncidentAtSite {
     conveying: Option<EventTime>,
     arrived: Option<EventTime>,
@@ -37,7 +38,7 @@ pub struct AmbulanceLimits {
     pub max_queue: Duration,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AmbulanceState {
     incidents: HashMap<IncidentId, IncidentAtSite>,
     /// Calls by hour bucket and category (C1..C4).
@@ -106,7 +107,7 @@ impl AmbulanceState {
                 if let Some(h) = i.handed_over.filter(|h| *h < at && *h >= a) {
                     let mins = minutes(a, h);
                     if in_window(h, at, HANDOVER_MEAN_WINDOW) {
-                        recent_handovers.push(mins);
+                        recent_handovers.push(h - a);
                     }
                     if in_window(h, at, HANDOVER_BAND_WINDOW) {
                         over_30 += u32::from(mins > 30.0);
@@ -124,7 +125,7 @@ impl AmbulanceState {
         out.set(Measure::CrewsQueued, Some(f64::from(queued)));
         out.set(
             Measure::MeanHandoverMins,
-            mean(recent_handovers.into_iter()),
+            mean_minutes(recent_handovers.into_iter()),
         );
         out.set(Measure::HandoversOver30, Some(f64::from(over_30)));
         out.set(Measure::HandoversOver60, Some(f64::from(over_60)));

@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 
 use chrono::Duration;
+use serde::{Deserialize, Serialize};
 use surgecast_core::{BedStateSnapshot, BedType, EventTime, Measure, SiteMeasures};
 
-/// Snapshots kept per bed group: enough to answer "latest before t" for any t the engine can
-/// still evaluate (snapshots come every 15-60 min; the lateness is well under this many).
-const HISTORY: usize = 16;
+/// Upper bound on snapshots kept per bed group (memory bound against a flood). Normally far
+/// fewer are kept: [`BedsState::prune`] drops those no evaluation can still ask for. A count
+/// alone was not enough: a bed topic read hours ahead of the others (catching up after a
+/// restart) pushed out snapshots the next evaluations still needed.
+const HISTORY: usize = 4096;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BedsState {
     /// Per (bed group, bed type): snapshots sorted by time, newest last.
     groups: HashMap<(String, BedType), Vec<BedStateSnapshot>>,
@@ -33,6 +36,17 @@ impl BedsState {
         history.insert(pos, s.clone());
         if history.len() > HISTORY {
             history.remove(0);
+        }
+    }
+
+    /// Drops snapshots superseded before `horizon` (no evaluation at or after it reads them),
+    /// keeping the latest one at or before it.
+    pub fn prune(&mut self, horizon: EventTime) {
+        for history in self.groups.values_mut() {
+            let before = history.partition_point(|h| h.time <= horizon);
+            if before > 1 {
+                history.drain(..before - 1);
+            }
         }
     }
 

@@ -12,10 +12,14 @@ pub mod beds;
 use chrono::Duration;
 use surgecast_core::EventTime;
 
-/// Mean of an iterator of minutes, `None` when empty.
-pub(crate) fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
+/// Mean length of some spans in (fractional) minutes, `None` when empty.
+///
+/// Summed in whole seconds, so the result is the same bit for bit whatever order the spans
+/// come in: state lives in hash maps, and a restored engine (or another process) iterates them
+/// in another order. Summing fractional minutes as floats made the last bit depend on it.
+pub(crate) fn mean_minutes(spans: impl Iterator<Item = Duration>) -> Option<f64> {
+    let (sum, n) = spans.fold((0i64, 0usize), |(s, n), d| (s + d.num_seconds(), n + 1));
+    (n > 0).then(|| sum as f64 / 60.0 / n as f64)
 }
 
 /// `later - earlier` in (fractional) minutes.

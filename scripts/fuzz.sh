@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every fuzz target in fuzz/ for a fixed budget (not part of CI; see docs/reliability.md).
+#
+#   scripts/fuzz.sh [seconds-per-target] [target ...]
+#
+# Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Each target starts
+# from the checked-in malformed corpus (tests/corpus/malformed) plus its own working corpus in
+# fuzz/corpus/<target>/ (not checked in); crashes land in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+budget="${1:-60}"
+shift || true
+targets=("$@")
+if [[ ${#targets[@]} -eq 0 ]]; then
+    mapfile -t targets < <(cd fuzz && cargo +nightly fuzz list)
+fi
+# Seeds per target: feed messages for the decoders, the shipped TOML files for the loaders.
+seeds_for() {
+    case "$1" in
+        feed_json|feed_protobuf|durable_files) echo tests/corpus/malformed ;;
+        hub_config) echo deploy ;;
+        model_files) echo models/sites models/opel models/rules ;;
+    esac
+}
+status=0
+for t in "${targets[@]}"; do
+    mkdir -p "fuzz/corpus/$t"
+    # shellcheck disable=SC2046
+    if (cd fuzz && cargo +nightly fuzz run "$t" "corpus/$t" $(for s in $(seeds_for "$t"); do echo "../$s"; done) \
+            -- -max_total_time="$budget" -max_len=131072 -rss_limit_mb=2048 2>&1 | tail -n 4); then
+        echo "fuzz $t: no crash in ${budget}s"
+    else
+        echo "fuzz $t: CRASH (see fuzz/artifacts/$t)"
+        status=1
+    fi
+done
+exit $status
