@@ -6,6 +6,7 @@
 mod config;
 mod console;
 mod demo;
+mod evaluate;
 mod hub;
 mod run;
 
@@ -40,6 +41,9 @@ enum Command {
     /// Run the whole system on this machine: an embedded Kafka broker, the simulator, the hub,
     /// gRPC and metrics, printing alerts as they fire.
     Demo(demo::DemoArgs),
+    /// Run a simulator scenario through the hub's engine and score its early warnings against
+    /// the scenario's ground truth (recall, precision, false warnings, lead times).
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 fn main() -> Result<()> {
@@ -54,5 +58,6 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run { config } => runtime.block_on(run::run(config.as_deref())),
         Command::Demo(args) => demo::demo(&runtime, args),
+        Command::Evaluate(args) => evaluate::evaluate(&args),
     }
 }
