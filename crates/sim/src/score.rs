@@ -148,7 +148,12 @@ pub struct Score {
 }
 
 /// The window of a breach for a rule of horizon `horizon_hours`: `[W, B)`.
-fn window_start(b: &SurgeTruth, breached: EventTime, horizon_hours: u32, slack: TimeDelta) -> EventTime {
+fn window_start(
+    b: &SurgeTruth,
+    breached: EventTime,
+    horizon_hours: u32,
+    slack: TimeDelta,
+) -> EventTime {
     b.surge_began.min(breached - slack) - TimeDelta::hours(i64::from(horizon_hours))
 }
 
@@ -328,7 +333,10 @@ mod tests {
         // Fired before the window and still on: lead counted from the window's opening only.
         let s = score(&truth, &[warning(10, Some(26))], &spec());
         assert_eq!(s.breaches[0].lead_hours, Some(10.0));
-        assert_eq!(s.overall.false_warnings, 0, "it was on when the window opened");
+        assert_eq!(
+            s.overall.false_warnings, 0,
+            "it was on when the window opened"
+        );
     }
 
     #[test]
@@ -390,7 +398,10 @@ mod tests {
     #[test]
     fn quartiles_interpolate() {
         let l = LeadTimes::of(&[4.0, 1.0, 3.0, 2.0]).unwrap();
-        assert_eq!((l.min, l.q1, l.median, l.q3, l.max), (1.0, 1.75, 2.5, 3.25, 4.0));
+        assert_eq!(
+            (l.min, l.q1, l.median, l.q3, l.max),
+            (1.0, 1.75, 2.5, 3.25, 4.0)
+        );
         assert!(LeadTimes::of(&[]).is_none());
     }
 }

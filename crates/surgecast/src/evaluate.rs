@@ -324,10 +324,7 @@ impl Replay {
             let fp = tr.alert.fingerprint;
             match tr.to {
                 AlertState::Firing
-                    if !matches!(
-                        tr.from,
-                        Some(AlertState::Firing | AlertState::Acknowledged)
-                    ) =>
+                    if !matches!(tr.from, Some(AlertState::Firing | AlertState::Acknowledged)) =>
                 {
                     self.fired.push(Fired {
                         fingerprint: fp,
@@ -336,7 +333,11 @@ impl Replay {
                         measure: tr.alert.measure,
                         fired_at: tr.at,
                         resolved_at: None,
-                        predicted_breach_at: tr.alert.warning.as_ref().map(|w| w.predicted_breach_at),
+                        predicted_breach_at: tr
+                            .alert
+                            .warning
+                            .as_ref()
+                            .map(|w| w.predicted_breach_at),
                     });
                 }
                 AlertState::Resolved => {

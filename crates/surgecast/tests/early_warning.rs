@@ -17,7 +17,8 @@ fn time(v: &Value) -> DateTime<Utc> {
 
 #[test]
 fn an_early_warning_fires_before_a_ground_truth_breach() {
-    let truth_file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("early_warning_truth.json");
+    let truth_file =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("early_warning_truth.json");
     let out = Command::new(env!("CARGO_BIN_EXE_surgecast"))
         .args([
             "evaluate",
@@ -41,11 +42,15 @@ fn an_early_warning_fires_before_a_ground_truth_breach() {
         String::from_utf8_lossy(&out.stderr)
     );
     let eval: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(&truth_file).unwrap()).unwrap();
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(&truth_file).unwrap()).unwrap();
     let truth = truth.as_array().unwrap();
     let episodes = eval["episodes"].as_array().unwrap();
     let breaches = eval["score"]["breaches"].as_array().unwrap();
-    assert!(!breaches.is_empty(), "the winter days have breaches to foretell");
+    assert!(
+        !breaches.is_empty(),
+        "the winter days have breaches to foretell"
+    );
 
     let mut detected = 0;
     for b in breaches {
