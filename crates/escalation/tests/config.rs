@@ -98,7 +98,7 @@ fn shipped_files_load() {
             comparison: surgecast_escalation::Comparison::Above,
             threshold: 95.0,
             horizon_hours: 6,
-            probability: 0.7,
+            probability: 0.35,
             clear_margin: 0.2,
         }
     );

@@ -40,6 +40,7 @@ pub mod config;
 mod dist;
 mod output;
 pub mod scenario;
+pub mod score;
 mod sim;
 pub mod truth;
 
@@ -48,6 +49,7 @@ pub use output::{
     SimEvent, read_json_lines, write_feed_json_lines, write_ground_truth_json, write_json_lines,
 };
 pub use scenario::{Effect, Lever, Scenario};
+pub use score::{Score, ScoringSpec, WarningEpisode, score};
 pub use sim::{SimStats, Simulator};
 pub use truth::{BedPoolState, SurgeTruth, TrueSiteState};
 

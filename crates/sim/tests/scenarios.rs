@@ -172,3 +172,36 @@ fn unknown_sites_are_refused() {
     let err = Simulator::new(&common::gm(), config, Scenario::default(), 1).unwrap_err();
     assert!(err.to_string().contains("RXX98"), "{err}");
 }
+
+/// Each preset writes its ground truth, and the file reads back as what the simulator holds.
+#[test]
+fn every_preset_writes_its_ground_truth() {
+    for name in Scenario::preset_names() {
+        let mut sim = common::simulator(name, 3);
+        common::run(&mut sim, 36);
+        let truth = sim.ground_truth();
+        assert!(
+            truth.iter().any(|t| t.breached_at.is_some()),
+            "{name}: no breached surge in 36 h: {truth:?}"
+        );
+        let mut file = Vec::new();
+        surgecast_sim::write_ground_truth_json(&mut file, truth).unwrap();
+        let back: Vec<surgecast_sim::SurgeTruth> = serde_json::from_slice(&file).unwrap();
+        assert_eq!(back, truth, "{name}");
+    }
+}
+
+/// Late, duplicated and silent deliveries change what the hub receives, not the world: the
+/// ground truth is the normal week's with the same seed.
+#[test]
+fn delivery_effects_leave_the_ground_truth_alone() {
+    let truth = |name: &str| {
+        let mut sim = common::simulator(name, 9);
+        common::run(&mut sim, 60);
+        sim.ground_truth().to_vec()
+    };
+    let normal = truth("normal");
+    assert!(!normal.is_empty());
+    assert_eq!(truth("silent_feed"), normal);
+    assert_eq!(truth("late_duplicates"), normal);
+}

@@ -358,7 +358,7 @@ async fn wait_for_ingest(running: &hub::RunningHub, produced: u64, timeout: Dura
 
 /// The same scenario started `days` earlier, its effects moved so that they happen at the same
 /// instants: the shown week is the scenario's week, with history before it.
-fn with_lead_in(mut scenario: Scenario, days: u32) -> Scenario {
+pub(crate) fn with_lead_in(mut scenario: Scenario, days: u32) -> Scenario {
     let hours = f64::from(days) * 24.0;
     scenario.start -= chrono::Duration::days(i64::from(days));
     for effect in &mut scenario.effects {

@@ -6,6 +6,7 @@
 mod config;
 mod console;
 mod demo;
+mod evaluate;
 mod hub;
 mod run;
 mod watch;
@@ -44,6 +45,9 @@ enum Command {
     /// Operators' terminal console on a running hub: active alerts, the live alert stream and
     /// system status over gRPC; acknowledge and silence by typing commands.
     Watch(watch::WatchArgs),
+    /// Run a simulator scenario through the hub's engine and score its early warnings against
+    /// the scenario's ground truth (recall, precision, false warnings, lead times).
+    Evaluate(evaluate::EvaluateArgs),
 }
 
 fn main() -> Result<()> {
@@ -59,5 +63,6 @@ fn main() -> Result<()> {
         Command::Run { config } => runtime.block_on(run::run(config.as_deref())),
         Command::Demo(args) => demo::demo(&runtime, args),
         Command::Watch(args) => runtime.block_on(watch::watch(args)),
+        Command::Evaluate(args) => evaluate::evaluate(&args),
     }
 }
