@@ -1,5 +1,5 @@
 //! Rolling-origin evaluation of every model family on a series given as CSV text, for
-//! `surgecast backtest` and the `backtest_csv` example.
+//! `surgecast backtest`.
 //!
 //! Origins are spaced `origin_every` steps apart over the final part of the series, the last
 //! one leaving exactly `horizon` steps of data after it. Models are refitted (with calibration

@@ -3,6 +3,7 @@
 //! The binary only wires the crates together: configuration, the hub's tasks, and the
 //! commands' terminal output. See `surgecast --help` and the README.
 
+mod backtest;
 mod config;
 mod console;
 mod demo;
@@ -40,6 +41,9 @@ enum Command {
     /// Run the whole system on this machine: an embedded Kafka broker, the simulator, the hub,
     /// gRPC and metrics, printing alerts as they fire.
     Demo(demo::DemoArgs),
+    /// Rolling-origin backtest of every forecasting model family on a CSV series: prints
+    /// pinball loss, RMSE, MASE, 80%/95% coverage and fit time per model.
+    Backtest(backtest::BacktestArgs),
 }
 
 fn main() -> Result<()> {
@@ -54,5 +58,6 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Run { config } => runtime.block_on(run::run(config.as_deref())),
         Command::Demo(args) => demo::demo(&runtime, args),
+        Command::Backtest(args) => backtest::backtest(&args),
     }
 }
