@@ -42,9 +42,10 @@ fn forecaster() -> ForecasterConfig {
     }
 }
 
-/// An engine fed one arrival every `gap_mins` with every stay `stay_mins` long, for `days`
-/// days; the ambulance and bed feeds are idle so A&E alone moves the watermark.
-fn run(days: i64, gap_mins: i64, stay_mins: i64) -> Engine {
+/// An engine fed one arrival every `gap_mins` with every stay `stay_mins` long, its events up
+/// to `hours` after the start; the ambulance and bed feeds are idle so A&E alone moves the
+/// watermark.
+fn run(hours: i64, gap_mins: i64, stay_mins: i64) -> Engine {
     let registry = Arc::new(SiteRegistry::from_toml_str(REGISTRY).unwrap());
     let escalation = surgecast_escalation::load_default_config(&registry);
     let mut engine = Engine::new(registry, EngineConfig::default(), &forecaster(), escalation);
@@ -52,7 +53,7 @@ fn run(days: i64, gap_mins: i64, stay_mins: i64) -> Engine {
     engine.set_feed_idle(0, Feed::Beds, true);
     let site = SiteId::new("RAA01").unwrap();
     let mut events = Vec::new();
-    for n in 0..days * 24 * 60 / gap_mins {
+    for n in 0..hours * 60 / gap_mins {
         let arrival = start() + Duration::minutes(n * gap_mins);
         let attendance = AttendanceId::new(format!("A{n}")).unwrap();
         let event = |step: &str, time: EventTime, kind: AeEventKind| {
@@ -81,7 +82,8 @@ fn run(days: i64, gap_mins: i64, stay_mins: i64) -> Engine {
         ));
     }
     events.sort_by_key(FeedEvent::time);
-    for e in &events {
+    let end = start() + Duration::hours(hours);
+    for e in events.iter().filter(|e| e.time() < end) {
         engine.apply(e);
         engine.run_due();
     }
@@ -90,8 +92,9 @@ fn run(days: i64, gap_mins: i64, stay_mins: i64) -> Engine {
 
 #[test]
 fn ed_occupancy_is_forecast_by_the_flow_model() {
-    // 6 arrivals an hour staying 3 hours: 18 patients in a 20-space department, 90%.
-    let engine = run(3, 10, 180);
+    // 6 arrivals an hour staying 3 hours: 18 patients in a 20-space department, 90%. Eight
+    // and a half days, so that every hour of the week the arrivals forecast covers has data.
+    let engine = run(8 * 24 + 12, 10, 180);
     let forecasts = &engine.forecasts()[0];
     let arrivals = forecasts
         .iter()
@@ -118,7 +121,7 @@ fn ed_occupancy_is_forecast_by_the_flow_model() {
 #[test]
 fn count_series_get_daily_forecasts_84_days_ahead() {
     // 3 arrivals an hour, 72 a day; 28 days of history are needed before a daily forecast.
-    let engine = run(31, 20, 60);
+    let engine = run(31 * 24, 20, 60);
     assert!(engine.counters.daily_forecasts > 0);
     let daily = engine.daily_forecasts(0);
     let arrivals = daily
