@@ -13,8 +13,7 @@ use surgecast_escalation::{
     SilenceMatcher, SiteInput,
 };
 use surgecast_forecast::{
-    Cadence, Calendar, ForecasterConfig, Holidays, SeriesForecaster, SeriesKind,
-    occupancy_forecast,
+    Cadence, Calendar, ForecasterConfig, Holidays, SeriesForecaster, SeriesKind, occupancy_forecast,
 };
 
 use crate::config::EngineConfig;
@@ -99,7 +98,9 @@ impl DailySeries {
         }
         self.open = None;
         // 23, 24 or 25 hours, by the clock changes.
-        let day_hours = (0..26).filter(|k| local.info(closed.0 - k).day == day).count();
+        let day_hours = (0..26)
+            .filter(|k| local.info(closed.0 - k).day == day)
+            .count();
         if hours == day_hours {
             self.forecaster.observe(Cadence::Daily.bucket(day), total);
         }
@@ -271,7 +272,8 @@ impl Engine {
                             .ok()
                         });
                     if let Some(flow) = flow {
-                        slot.forecaster.issue_external(&flow.forecast, &flow.intervals);
+                        slot.forecaster
+                            .issue_external(&flow.forecast, &flow.intervals);
                         self.counters.forecasts += 1;
                         self.counters.flow_forecasts += 1;
                         fresh.push(flow.forecast);

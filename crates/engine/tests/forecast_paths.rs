@@ -109,7 +109,12 @@ fn ed_occupancy_is_forecast_by_the_flow_model() {
     assert_eq!(occupancy.steps.len(), 48);
     for (o, a) in occupancy.steps.iter().zip(&arrivals.steps) {
         assert_eq!(o.bucket, a.bucket);
-        assert!((o.point - 90.0).abs() < 5.0, "{} at {:?}", o.point, o.bucket);
+        assert!(
+            (o.point - 90.0).abs() < 5.0,
+            "{} at {:?}",
+            o.point,
+            o.bucket
+        );
     }
     assert!(engine.counters.flow_forecasts > 0);
     // Its issued forecasts are scored live as their hours close.

@@ -72,20 +72,23 @@ fn main() {
         return;
     };
     let all = read_series(&path);
-    let subset: Option<HashSet<String>> = std::env::var("SURGECAST_BENCH_SUBSET")
-        .ok()
-        .map(|p| {
-            std::fs::read_to_string(&p)
-                .unwrap_or_else(|e| panic!("cannot read SURGECAST_BENCH_SUBSET={p}: {e}"))
-                .lines()
-                .map(|l| l.trim().to_string())
-                .filter(|l| !l.is_empty())
-                .collect()
-        });
+    let subset: Option<HashSet<String>> = std::env::var("SURGECAST_BENCH_SUBSET").ok().map(|p| {
+        std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("cannot read SURGECAST_BENCH_SUBSET={p}: {e}"))
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    });
     let settings = ForecasterConfig::default().fit_settings();
     let exp_smoothing = |view: &SeriesView<'_>| {
-        let cand = evaluate_family(ModelFamily::ExpSmoothing, SeriesKind::Count, view, &settings)
-            .expect("a year of history fits");
+        let cand = evaluate_family(
+            ModelFamily::ExpSmoothing,
+            SeriesKind::Count,
+            view,
+            &settings,
+        )
+        .expect("a year of history fits");
         cand.early.forecast(view, 48, &STANDARD_QUANTILES).len()
     };
     let families = ForecasterConfig::default().families;
@@ -97,7 +100,11 @@ fn main() {
     let mut sets = vec![("all", everything)];
     if let Some(ids) = &subset {
         let picked: Vec<&Series> = all.iter().filter(|s| ids.contains(&s.id)).collect();
-        assert_eq!(picked.len(), ids.len(), "every subset id is in the series file");
+        assert_eq!(
+            picked.len(),
+            ids.len(),
+            "every subset id is in the series file"
+        );
         sets.insert(0, ("subset", picked));
     }
     let hours: usize = all.iter().map(|s| s.values.len()).sum::<usize>() / all.len().max(1);

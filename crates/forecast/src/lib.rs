@@ -37,7 +37,8 @@ pub use calendar::{Cadence, Calendar, Clock, Holidays};
 pub use calibrate::Calibrator;
 pub use config::{DAILY_CALIBRATION_DAYS, FitSettings, ForecasterConfig, ModelFamily, SeriesKind};
 pub use flow::{
-    FLOW_MODEL, FlowError, FlowStep, OccupancyForecast, flow_forecast, occupancy_forecast, step_means,
+    FLOW_MODEL, FlowError, FlowStep, OccupancyForecast, flow_forecast, occupancy_forecast,
+    step_means,
 };
 pub use forecaster::SeriesForecaster;
 pub use metrics::LiveAccuracy;

@@ -172,14 +172,14 @@ pub fn backtest(args: &BacktestArgs) -> Result<()> {
     );
     let bar = ProgressBar::new(config.origins as u64);
     bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} origins, eta {eta}",
-        )
-        .context("progress bar template")?
-        .progress_chars("=> "),
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} origins, eta {eta}")
+            .context("progress bar template")?
+            .progress_chars("=> "),
     );
     let started = Instant::now();
-    let report = run_backtest(&series, &config, &mut |done, _| bar.set_position(done as u64));
+    let report = run_backtest(&series, &config, &mut |done, _| {
+        bar.set_position(done as u64)
+    });
     bar.finish_and_clear();
     let report = report?;
     println!("{report}");
