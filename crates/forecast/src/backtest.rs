@@ -312,7 +312,7 @@ impl BacktestConfig {
     }
 
     /// Daily: 84 days ahead from weekly origins over a year, refitted every four weeks,
-    /// calibrated on the last two years before each refit (as the live daily forecaster).
+    /// calibrated on the last year before each refit (as the live daily forecaster).
     pub fn daily() -> Self {
         Self {
             horizon: 84,

@@ -66,7 +66,7 @@ pub struct BacktestArgs {
     #[arg(long)]
     refit_every: Option<usize>,
     /// Held-out steps before each refit used for calibration and selection (default 1,344
-    /// hourly, 730 daily).
+    /// hourly, 365 daily).
     #[arg(long)]
     calibration: Option<usize>,
     /// Training history bound in steps, or "all" (default three years hourly, all daily).
