@@ -13,7 +13,9 @@ use surgecast_escalation::{
     EscalationConfig, EscalationError, EscalationEvent, EscalationState, Escalator, OpelChange,
     SilenceId, SilenceMatcher, SiteInput,
 };
-use surgecast_forecast::{ForecasterConfig, SeriesForecaster, SeriesKind};
+use surgecast_forecast::{
+    Cadence, Calendar, ForecasterConfig, Holidays, SeriesForecaster, SeriesKind, occupancy_forecast,
+};
 
 use crate::config::EngineConfig;
 use crate::system::{Applied, SystemSnapshot, SystemState};
@@ -48,11 +50,64 @@ pub struct EngineCounters {
     /// Evaluation points jumped over after a long gap (see `max_catch_up_evaluations`).
     pub evaluations_skipped: u64,
     pub forecasts: u64,
+    /// ED occupancy forecasts made by the flow model (the rest of them, before any stays have
+    /// been seen, come from the series' own history).
+    pub flow_forecasts: u64,
+    /// Daily (1-84 day) forecasts issued.
+    pub daily_forecasts: u64,
 }
 
 struct SeriesSlot {
     measure: Measure,
     forecaster: SeriesForecaster,
+    /// Count series only: their daily totals and 1-84 day forecasts.
+    daily: Option<DailySeries>,
+}
+
+/// A count series summed over UK local days, with its daily forecaster and latest forecast.
+struct DailySeries {
+    forecaster: SeriesForecaster,
+    /// The local day being summed: (day, total so far, hours seen).
+    open: Option<(i64, f64, usize)>,
+    issued: Option<QuantileForecast>,
+}
+
+impl DailySeries {
+    /// Adds a closed hour; when it is the last hour of its local day and every hour of the day
+    /// had a value, the day's total is observed and a fresh 84-day forecast is made (a day with
+    /// a missing hour is left as a gap rather than under-counted).
+    fn close_hour(
+        &mut self,
+        local: &Calendar,
+        closed: HourBucket,
+        value: Option<f64>,
+        site: &surgecast_core::SiteId,
+        measure: Measure,
+    ) -> bool {
+        let day = local.info(closed.0).day;
+        let (open_day, total, hours) = match self.open {
+            Some(o) if o.0 == day => o,
+            _ => (day, 0.0, 0),
+        };
+        let (total, hours) = match value {
+            Some(v) => (total + v, hours + 1),
+            None => (total, hours),
+        };
+        self.open = Some((open_day, total, hours));
+        if local.info(closed.0 + 1).day == day {
+            return false;
+        }
+        self.open = None;
+        // 23, 24 or 25 hours, by the clock changes.
+        let day_hours = (0..26)
+            .filter(|k| local.info(closed.0 - k).day == day)
+            .count();
+        if hours == day_hours {
+            self.forecaster.observe(Cadence::Daily.bucket(day), total);
+        }
+        self.issued = self.forecaster.forecast(site, measure);
+        self.issued.is_some()
+    }
 }
 
 impl std::fmt::Debug for SeriesSlot {
@@ -113,6 +168,10 @@ pub struct Engine {
     state: SystemState,
     series: Vec<Vec<SeriesSlot>>,
     forecasts: Vec<Vec<QuantileForecast>>,
+    /// Local days of hourly buckets, for the daily series.
+    local: Calendar,
+    /// Quantile levels of issued forecasts.
+    levels: Vec<f64>,
     escalator: Escalator,
     latest: Vec<SiteMeasures>,
     /// The last completed evaluation point.
@@ -132,6 +191,7 @@ impl Engine {
         escalation: EscalationConfig,
     ) -> Self {
         let escalator = Escalator::new(escalation, &registry);
+        let daily = forecaster.daily();
         let series = registry
             .sites()
             .iter()
@@ -142,6 +202,11 @@ impl Engine {
                     .map(|&(measure, kind)| SeriesSlot {
                         measure,
                         forecaster: SeriesForecaster::new(forecaster, kind),
+                        daily: (kind == SeriesKind::Count).then(|| DailySeries {
+                            forecaster: SeriesForecaster::new(&daily, kind),
+                            open: None,
+                            issued: None,
+                        }),
                     })
                     .collect()
             })
@@ -151,6 +216,8 @@ impl Engine {
             state: SystemState::new(registry, config),
             series,
             forecasts: vec![Vec::new(); n],
+            local: Calendar::new(Cadence::Hourly, forecaster.clock, Holidays::None),
+            levels: forecaster.levels.clone(),
             escalator,
             latest: vec![SiteMeasures::default(); n],
             evaluated_at: None,
@@ -306,12 +373,41 @@ impl Engine {
         if is_hour(at) {
             let closed = HourBucket::containing(at).offset(-1);
             for (i, site) in registry.sites().iter().enumerate() {
-                let mut fresh = Vec::with_capacity(self.series[i].len());
+                let mut fresh: Vec<QuantileForecast> = Vec::with_capacity(self.series[i].len());
                 for slot in &mut self.series[i] {
-                    if let Some(v) = self.latest[i].get(slot.measure) {
+                    let value = self.latest[i].get(slot.measure);
+                    if let Some(v) = value {
                         slot.forecaster.observe(closed, v);
                     }
-                    if let Some(f) = slot.forecaster.forecast(&site.code, slot.measure) {
+                    if let Some(daily) = &mut slot.daily
+                        && daily.close_hour(&self.local, closed, value, &site.code, slot.measure)
+                    {
+                        self.counters.daily_forecasts += 1;
+                    }
+                    // ED occupancy follows from who is in the department, who is forecast to
+                    // arrive and how long patients stay (the flow model), once stays are known.
+                    let flow = (slot.measure == Measure::EdOccupancyPct)
+                        .then(|| fresh.iter().find(|f| f.measure == Measure::EdArrivals))
+                        .flatten()
+                        .and_then(|arrivals| {
+                            let (census, stays) = self.state.ed_flow(i, at);
+                            occupancy_forecast(
+                                slot.measure,
+                                &census,
+                                arrivals,
+                                &stays,
+                                100.0 / f64::from(site.ed_capacity.max(1)),
+                                &self.levels,
+                            )
+                            .ok()
+                        });
+                    if let Some(flow) = flow {
+                        slot.forecaster
+                            .issue_external(&flow.forecast, &flow.intervals);
+                        self.counters.forecasts += 1;
+                        self.counters.flow_forecasts += 1;
+                        fresh.push(flow.forecast);
+                    } else if let Some(f) = slot.forecaster.forecast(&site.code, slot.measure) {
                         self.counters.forecasts += 1;
                         fresh.push(f);
                     }
@@ -358,6 +454,32 @@ impl Engine {
     /// Every site's current forecasts, by registry index.
     pub fn forecasts(&self) -> &[Vec<QuantileForecast>] {
         &self.forecasts
+    }
+
+    /// One site's latest daily forecasts (1-84 days ahead, count series), made as each UK
+    /// local day closes. Step buckets are the first UTC hour of each day's date. They are not
+    /// handed to escalation, whose rules look 1-48 hours ahead.
+    pub fn daily_forecasts(&self, site: usize) -> Vec<&QuantileForecast> {
+        self.series
+            .get(site)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.daily.as_ref()?.issued.as_ref())
+            .collect()
+    }
+
+    /// Live accuracy of one site's daily series (count measures).
+    pub fn daily_accuracy(
+        &self,
+        site: usize,
+        measure: Measure,
+    ) -> Option<surgecast_forecast::LiveAccuracy> {
+        self.series
+            .get(site)?
+            .iter()
+            .find(|s| s.measure == measure)
+            .and_then(|s| s.daily.as_ref())
+            .map(|d| d.forecaster.accuracy())
     }
 
     /// Live accuracy of one site's series.

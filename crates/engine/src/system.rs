@@ -189,6 +189,16 @@ impl SystemState {
         out
     }
 
+    /// One site's ED flow as of `at`: minutes each patient present has been in the department,
+    /// and the lengths of stays that ended in the last 24 hours (for the occupancy forecast).
+    pub fn ed_flow(&self, site: usize, at: EventTime) -> (Vec<f64>, Vec<f64>) {
+        let ae = &self.sites[site].ae;
+        (
+            ae.census_elapsed_mins(at, self.max_stay()),
+            ae.recent_stays_mins(at),
+        )
+    }
+
     fn max_stay(&self) -> Duration {
         Duration::hours(self.config.max_attendance_hours)
     }

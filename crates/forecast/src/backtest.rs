@@ -1,5 +1,5 @@
 //! Rolling-origin evaluation of every model family on a series given as CSV text, for
-//! `surgecast backtest` and the `backtest_csv` example.
+//! `surgecast backtest`.
 //!
 //! Origins are spaced `origin_every` steps apart over the final part of the series, the last
 //! one leaving exactly `horizon` steps of data after it. Models are refitted (with calibration
@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use surgecast_core::STANDARD_QUANTILES;
 
 use crate::calendar::{Cadence, Calendar, Clock, Holidays};
-use crate::config::{FitSettings, ModelFamily, SeriesKind};
+use crate::config::{DAILY_CALIBRATION_DAYS, FitSettings, ModelFamily, SeriesKind};
 use crate::metrics::{INTERVAL_LEVELS, ScoredPoint, seasonal_naive_mae};
 use crate::models::{FittedModel, SeriesView};
 use crate::select::{CalibratedModel, evaluate_family};
@@ -312,7 +312,7 @@ impl BacktestConfig {
     }
 
     /// Daily: 84 days ahead from weekly origins over a year, refitted every four weeks,
-    /// calibrated on the last year before each refit.
+    /// calibrated on the last year before each refit (as the live daily forecaster).
     pub fn daily() -> Self {
         Self {
             horizon: 84,
@@ -320,7 +320,7 @@ impl BacktestConfig {
             origins: 52,
             refit_every: 28,
             history: None,
-            calibration_steps: 365,
+            calibration_steps: DAILY_CALIBRATION_DAYS,
             calibration_origin_every: 7,
             profile_weeks: 8,
             empirical_weeks: 52,

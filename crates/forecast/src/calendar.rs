@@ -59,6 +59,14 @@ impl Cadence {
         }
     }
 
+    /// The step containing an hour bucket (the inverse of [`Cadence::bucket`]).
+    pub fn index(self, bucket: HourBucket) -> i64 {
+        match self {
+            Cadence::Hourly => bucket.0,
+            Cadence::Daily => bucket.0.div_euclid(24),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Cadence::Hourly => "hourly",

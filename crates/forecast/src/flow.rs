@@ -13,6 +13,10 @@
 //! distribution is computed by dynamic programming and convolution: deterministic, no sampling.
 //! In steady state the mean is `rate * mean stay` (Little's law).
 
+use surgecast_core::{ForecastStep, Measure, QuantileForecast};
+
+use crate::metrics::INTERVAL_LEVELS;
+
 /// Why the flow model could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FlowError {
@@ -150,6 +154,83 @@ pub fn flow_forecast(
     Ok(out)
 }
 
+/// Model name of forecasts made by [`occupancy_forecast`].
+pub const FLOW_MODEL: &str = "flow";
+
+/// An occupancy forecast as the engine issues it, with the interval ends live accuracy scores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OccupancyForecast {
+    pub forecast: QuantileForecast,
+    /// Per step, the quantiles at [`INTERVAL_LEVELS`] (0.025, 0.1, 0.9, 0.975).
+    pub intervals: Vec<[f64; 4]>,
+}
+
+/// The expected value of each step of a quantile forecast: the mean of its quantiles. For
+/// evenly spread levels (the standard 0.05 ... 0.95) this is the midpoint rule for the mean,
+/// `E[Y] = integral of Q(u) du`; a count forecast's point is its median, which sits below the
+/// mean of a right-skewed count.
+pub fn step_means(forecast: &QuantileForecast) -> Vec<f64> {
+    forecast
+        .steps
+        .iter()
+        .map(|s| {
+            if s.quantiles.is_empty() {
+                s.point
+            } else {
+                s.quantiles.iter().sum::<f64>() / s.quantiles.len() as f64
+            }
+        })
+        .collect()
+}
+
+/// Forecasts an occupancy-type measure from the patients present, an arrivals forecast and the
+/// stay pattern: [`flow_forecast`] with the arrivals forecast's [`step_means`], for as many
+/// hours as it covers. `per_patient` converts a census into the measure (1 for a head count,
+/// `100 / capacity` for occupancy %). The point forecast is the expected value; step buckets
+/// and origin are the arrivals forecast's.
+pub fn occupancy_forecast(
+    measure: Measure,
+    census_elapsed_mins: &[f64],
+    arrivals: &QuantileForecast,
+    stays_mins: &[f64],
+    per_patient: f64,
+    levels: &[f64],
+) -> Result<OccupancyForecast, FlowError> {
+    let all_levels: Vec<f64> = levels.iter().chain(&INTERVAL_LEVELS).copied().collect();
+    let steps = flow_forecast(
+        census_elapsed_mins,
+        &step_means(arrivals),
+        stays_mins,
+        &all_levels,
+    )?;
+    let n = levels.len();
+    let mut intervals = Vec::with_capacity(steps.len());
+    let steps = steps
+        .into_iter()
+        .zip(&arrivals.steps)
+        .map(|(s, a)| {
+            let q: Vec<f64> = s.quantiles.iter().map(|q| q * per_patient).collect();
+            intervals.push([q[n], q[n + 1], q[n + 2], q[n + 3]]);
+            ForecastStep {
+                bucket: a.bucket,
+                point: s.mean * per_patient,
+                quantiles: q[..n].to_vec(),
+            }
+        })
+        .collect();
+    Ok(OccupancyForecast {
+        forecast: QuantileForecast {
+            site: arrivals.site.clone(),
+            measure,
+            origin: arrivals.origin,
+            model: FLOW_MODEL.to_string(),
+            levels: levels.to_vec(),
+            steps,
+        },
+        intervals,
+    })
+}
+
 /// PMF of a sum of independent Bernoulli variables.
 fn poisson_binomial(probs: &[f64]) -> Vec<f64> {
     let mut pmf = vec![1.0];
@@ -254,6 +335,49 @@ mod tests {
         );
         // Poisson in steady state: the median is close to the mean.
         assert!((last.quantiles[1] - little).abs() <= 2.0);
+    }
+
+    #[test]
+    fn occupancy_forecast_scales_the_census_and_keeps_the_arrivals_buckets() {
+        use surgecast_core::{HourBucket, SiteId};
+        // 6 arrivals an hour (quantiles symmetric about 6), every stay 2 hours, 10 patients
+        // who arrived 30 minutes ago, capacity 40: at 3 h the census is 12 new patients.
+        let levels = [0.1, 0.5, 0.9];
+        let arrivals = QuantileForecast {
+            site: SiteId::new("RAA01").unwrap(),
+            measure: Measure::EdArrivals,
+            origin: HourBucket(100),
+            model: "poisson_glm".into(),
+            levels: levels.to_vec(),
+            steps: (1..=4)
+                .map(|h| ForecastStep {
+                    bucket: HourBucket(100 + h),
+                    point: 5.5,
+                    quantiles: vec![3.0, 6.0, 9.0],
+                })
+                .collect(),
+        };
+        let stays = [120.0; 40];
+        let f = occupancy_forecast(
+            Measure::EdOccupancyPct,
+            &[30.0; 10],
+            &arrivals,
+            &stays,
+            100.0 / 40.0,
+            &levels,
+        )
+        .unwrap();
+        assert_eq!(f.forecast.model, FLOW_MODEL);
+        assert_eq!(f.forecast.steps.len(), 4);
+        assert_eq!(f.forecast.steps[2].bucket, HourBucket(103));
+        // Hour 1: the 10 present stay (they leave at 90 min), plus 6 new: 16 patients = 40%.
+        assert!((f.forecast.steps[0].point - 40.0).abs() < 1e-9);
+        // Hour 3: the 10 have left; 2 hours of arrivals (12) remain = 30%.
+        assert!((f.forecast.steps[2].point - 30.0).abs() < 1e-9);
+        for (s, iv) in f.forecast.steps.iter().zip(&f.intervals) {
+            assert!(iv[0] <= s.quantiles[0] && s.quantiles[2] <= iv[3]);
+            assert!(iv[1] == s.quantiles[0] && iv[2] == s.quantiles[2]);
+        }
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct SeriesForecaster {
     scored: VecDeque<ScoredPoint>,
     /// In-sample weekly seasonal-naive MAE at the last refit (the MASE denominator).
     mase_scale: Option<f64>,
+    /// Step at which `mase_scale` was computed.
+    #[serde(default)]
+    mase_scale_at: Option<i64>,
 }
 
 impl SeriesForecaster {
@@ -76,6 +79,7 @@ impl SeriesForecaster {
             tracked: VecDeque::new(),
             scored: VecDeque::new(),
             mase_scale: None,
+            mase_scale_at: None,
         }
     }
 
@@ -87,14 +91,16 @@ impl SeriesForecaster {
         self.start.map(|s| s + self.values.len() as i64 - 1)
     }
 
-    /// Records the value of a closed hour bucket (gaps allowed; buckets increasing). Updates
-    /// live accuracy against forecasts previously issued for this bucket. A value for the
-    /// latest bucket again replaces it; older buckets and non-finite values are ignored.
+    /// Records the value of a closed step (gaps allowed; steps increasing): for an hourly
+    /// forecaster the hour bucket, for a daily one the first hour of the day (any hour of it
+    /// names the same day). Updates live accuracy against forecasts previously issued for this
+    /// step. A value for the latest step again replaces it; older steps and non-finite values
+    /// are ignored.
     pub fn observe(&mut self, bucket: HourBucket, value: f64) {
         if !value.is_finite() {
             return;
         }
-        let t = bucket.0;
+        let t = self.calendar.cadence.index(bucket);
         match (self.start, self.last_bucket()) {
             (Some(_), Some(last)) if t == last => {
                 if let Some(v) = self.values.back_mut() {
@@ -153,8 +159,9 @@ impl SeriesForecaster {
         self.values.iter().filter(|v| v.is_some()).count()
     }
 
-    /// Forecast from the last observed bucket (step h predicts last_bucket + h); refits
-    /// (including model selection) when due. None until `min_history_hours` are observed.
+    /// Forecast from the last observed step (step h predicts last step + h; the buckets of a
+    /// daily forecast are the first hours of its days); refits (including model selection)
+    /// when due. None until `min_history_hours` steps are observed.
     pub fn forecast(&mut self, site: &SiteId, measure: Measure) -> Option<QuantileForecast> {
         let origin = self.last_bucket()?;
         let start = self.start?;
@@ -193,17 +200,18 @@ impl SeriesForecaster {
                     .collect(),
             });
         }
+        let cadence = self.calendar.cadence;
         Some(QuantileForecast {
             site: site.clone(),
             measure,
-            origin: HourBucket(origin),
+            origin: cadence.bucket(origin),
             model: model.family().as_str().to_string(),
             levels: self.config.levels.clone(),
             steps: main
                 .into_iter()
                 .enumerate()
                 .map(|(i, (point, quantiles))| ForecastStep {
-                    bucket: HourBucket(origin + i as i64 + 1),
+                    bucket: cadence.bucket(origin + i as i64 + 1),
                     point,
                     quantiles,
                 })
@@ -229,6 +237,42 @@ impl SeriesForecaster {
         }
         self.fitted_at = Some(origin);
         self.mase_scale = seasonal_naive_mae(view.values, self.calendar.cadence.week());
+        self.mase_scale_at = Some(origin);
+    }
+
+    /// Takes a forecast of this series made outside the forecaster's own models (the engine's
+    /// flow model of ED occupancy) as the one issued: it is tracked for live accuracy like the
+    /// forecaster's own, so the accuracy reported is that of what escalation saw. `intervals`
+    /// holds, per step, the quantiles at [`INTERVAL_LEVELS`] (0.025, 0.1, 0.9, 0.975).
+    pub fn issue_external(&mut self, forecast: &QuantileForecast, intervals: &[[f64; 4]]) {
+        let origin = self.calendar.cadence.index(forecast.origin);
+        let due = self
+            .tracked
+            .back()
+            .is_none_or(|f| origin - f.origin >= self.config.track_every_hours.max(1) as i64);
+        if due && forecast.levels == self.config.levels {
+            self.tracked.push_back(TrackedForecast {
+                origin,
+                steps: forecast
+                    .steps
+                    .iter()
+                    .zip(intervals)
+                    .map(|(s, iq)| TrackedStep {
+                        point: s.point,
+                        quantiles: s.quantiles.clone(),
+                        interval: *iq,
+                    })
+                    .collect(),
+            });
+        }
+        // The MASE denominator, refreshed on the refit schedule the own models would follow.
+        let stale = self
+            .mase_scale_at
+            .is_none_or(|at| origin - at >= self.config.refit_every_hours.max(1) as i64);
+        if stale {
+            self.mase_scale = seasonal_naive_mae(&self.history(), self.calendar.cadence.week());
+            self.mase_scale_at = Some(origin);
+        }
     }
 
     pub fn accuracy(&self) -> LiveAccuracy {

@@ -35,8 +35,11 @@ pub use backtest::{
 };
 pub use calendar::{Cadence, Calendar, Clock, Holidays};
 pub use calibrate::Calibrator;
-pub use config::{FitSettings, ForecasterConfig, ModelFamily, SeriesKind};
-pub use flow::{FlowError, FlowStep, flow_forecast};
+pub use config::{DAILY_CALIBRATION_DAYS, FitSettings, ForecasterConfig, ModelFamily, SeriesKind};
+pub use flow::{
+    FLOW_MODEL, FlowError, FlowStep, OccupancyForecast, flow_forecast, occupancy_forecast,
+    step_means,
+};
 pub use forecaster::SeriesForecaster;
 pub use metrics::LiveAccuracy;
 pub use models::{FittedModel, SeriesView};

@@ -3,6 +3,7 @@
 //! The binary only wires the crates together: configuration, the hub's tasks, and the
 //! commands' terminal output. See `surgecast --help` and the README.
 
+mod backtest;
 mod config;
 mod console;
 mod demo;
@@ -48,6 +49,9 @@ enum Command {
     /// Run a simulator scenario through the hub's engine and score its early warnings against
     /// the scenario's ground truth (recall, precision, false warnings, lead times).
     Evaluate(evaluate::EvaluateArgs),
+    /// Rolling-origin backtest of every forecasting model family on a CSV series: prints
+    /// pinball loss, RMSE, MASE, 80%/95% coverage and fit time per model.
+    Backtest(backtest::BacktestArgs),
 }
 
 fn main() -> Result<()> {
@@ -64,5 +68,6 @@ fn main() -> Result<()> {
         Command::Demo(args) => demo::demo(&runtime, args),
         Command::Watch(args) => runtime.block_on(watch::watch(args)),
         Command::Evaluate(args) => evaluate::evaluate(&args),
+        Command::Backtest(args) => backtest::backtest(&args),
     }
 }

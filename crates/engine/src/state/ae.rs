@@ -161,6 +161,24 @@ impl AeState {
         );
     }
 
+    /// Minutes each patient in the department at `at` has been there so far: the census the
+    /// flow model of occupancy starts from (the same patients `EdOccupancy` counts).
+    pub fn census_elapsed_mins(&self, at: EventTime, max_stay: Duration) -> Vec<f64> {
+        self.in_department(at, max_stay)
+            .map(|(arrival, _)| minutes(arrival, at))
+            .collect()
+    }
+
+    /// Lengths (minutes) of the stays that ended in the trailing 24 hours before `at`: the
+    /// stay pattern of the flow model, from the same window as the time-in-department measures.
+    pub fn recent_stays_mins(&self, at: EventTime) -> Vec<f64> {
+        self.completed
+            .iter()
+            .filter(|c| in_window(c.departure, at, TRAILING))
+            .map(|c| minutes(c.arrival, c.departure))
+            .collect()
+    }
+
     /// (arrival, decision to admit) of every patient in the department at `at`: arrived before
     /// it, not departed before it, and not presumed lost (in the department longer than the
     /// maximum stay).

@@ -1,0 +1,150 @@
+//! The engine's forecasting paths beyond the hourly series' own models: ED occupancy from the
+//! flow model (arrivals forecast + who is in the department + stay lengths), and 1-84 day
+//! forecasts of daily totals for count series.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use surgecast_core::*;
+use surgecast_engine::{Engine, EngineConfig};
+use surgecast_forecast::{FLOW_MODEL, ForecasterConfig, ModelFamily};
+
+const REGISTRY: &str = r#"
+[system]
+name = "Test"
+ambulance_service = "Test Ambulance"
+
+[[site]]
+code = "RAA01"
+name = "Alpha General"
+short_name = "Alpha"
+trust = "Alpha Trust"
+locality = "North"
+kind = "type1"
+ed_capacity = 20
+ga_beds = 100
+cc_beds = 10
+latitude = 53.5
+longitude = -2.2
+"#;
+
+/// Monday 2026-01-05 00:00 UTC (winter: UK local days are UTC days).
+fn start() -> EventTime {
+    Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap()
+}
+
+/// A quick forecaster: one family, a day of history before the first forecast.
+fn forecaster() -> ForecasterConfig {
+    ForecasterConfig {
+        families: vec![ModelFamily::SeasonalProfile],
+        min_history_hours: 24,
+        ..ForecasterConfig::default()
+    }
+}
+
+/// An engine fed one arrival every `gap_mins` with every stay `stay_mins` long, its events up
+/// to `hours` after the start; the ambulance and bed feeds are idle so A&E alone moves the
+/// watermark.
+fn run(hours: i64, gap_mins: i64, stay_mins: i64) -> Engine {
+    let registry = Arc::new(SiteRegistry::from_toml_str(REGISTRY).unwrap());
+    let escalation = surgecast_escalation::load_default_config(&registry);
+    let mut engine = Engine::new(registry, EngineConfig::default(), &forecaster(), escalation);
+    engine.set_feed_idle(0, Feed::Ambulance, true);
+    engine.set_feed_idle(0, Feed::Beds, true);
+    let site = SiteId::new("RAA01").unwrap();
+    let mut events = Vec::new();
+    for n in 0..hours * 60 / gap_mins {
+        let arrival = start() + Duration::minutes(n * gap_mins);
+        let attendance = AttendanceId::new(format!("A{n}")).unwrap();
+        let event = |step: &str, time: EventTime, kind: AeEventKind| {
+            FeedEvent::Ae(AeEvent {
+                id: EventId::new(format!("ae-{n}-{step}")).unwrap(),
+                site: site.clone(),
+                time,
+                attendance: attendance.clone(),
+                kind,
+            })
+        };
+        events.push(event(
+            "arr",
+            arrival,
+            AeEventKind::Arrival {
+                mode: ArrivalMode::WalkIn,
+                acuity: Acuity::new(3).unwrap(),
+            },
+        ));
+        events.push(event(
+            "dep",
+            arrival + Duration::minutes(stay_mins),
+            AeEventKind::Departure {
+                disposition: Disposition::Discharged,
+            },
+        ));
+    }
+    events.sort_by_key(FeedEvent::time);
+    let end = start() + Duration::hours(hours);
+    for e in events.iter().filter(|e| e.time() < end) {
+        engine.apply(e);
+        engine.run_due();
+    }
+    engine
+}
+
+#[test]
+fn ed_occupancy_is_forecast_by_the_flow_model() {
+    // 6 arrivals an hour staying 3 hours: 18 patients in a 20-space department, 90%. Eight
+    // and a half days, so that every hour of the week the arrivals forecast covers has data.
+    let engine = run(8 * 24 + 12, 10, 180);
+    let forecasts = &engine.forecasts()[0];
+    let arrivals = forecasts
+        .iter()
+        .find(|f| f.measure == Measure::EdArrivals)
+        .expect("an arrivals forecast after a day of history");
+    let occupancy = forecasts
+        .iter()
+        .find(|f| f.measure == Measure::EdOccupancyPct)
+        .expect("an occupancy forecast");
+    assert_eq!(occupancy.model, FLOW_MODEL);
+    assert_eq!(occupancy.origin, arrivals.origin);
+    assert_eq!(occupancy.steps.len(), 48);
+    for (o, a) in occupancy.steps.iter().zip(&arrivals.steps) {
+        assert_eq!(o.bucket, a.bucket);
+        assert!(
+            (o.point - 90.0).abs() < 5.0,
+            "{} at {:?}",
+            o.point,
+            o.bucket
+        );
+    }
+    assert!(engine.counters.flow_forecasts > 0);
+    // Its issued forecasts are scored live as their hours close.
+    let acc = engine.accuracy(0, Measure::EdOccupancyPct).unwrap();
+    assert!(acc.n > 0);
+    assert!(acc.coverage_95 > 0.9, "{acc:?}");
+}
+
+#[test]
+fn count_series_get_daily_forecasts_84_days_ahead() {
+    // 3 arrivals an hour, 72 a day; 28 days of history are needed before a daily forecast.
+    let engine = run(31 * 24, 20, 60);
+    assert!(engine.counters.daily_forecasts > 0);
+    let daily = engine.daily_forecasts(0);
+    let arrivals = daily
+        .iter()
+        .find(|f| f.measure == Measure::EdArrivals)
+        .expect("a daily arrivals forecast after 28 days");
+    assert_eq!(arrivals.steps.len(), 84);
+    let first_day = arrivals.origin.0 / 24 + 1;
+    for (k, s) in arrivals.steps.iter().enumerate() {
+        assert_eq!(s.bucket, HourBucket((first_day + k as i64) * 24));
+        assert!((s.point - 72.0).abs() < 3.0, "day {k}: {}", s.point);
+    }
+    // The last complete day is the origin: the run ends part-way into day 31.
+    assert!(arrivals.origin.0 / 24 >= start().timestamp() / 86_400 + 28);
+    // The hourly forecasts stay hourly, 48 steps.
+    assert!(
+        engine.forecasts()[0]
+            .iter()
+            .all(|f| f.steps.len() == 48 && f.steps[1].bucket.0 - f.steps[0].bucket.0 == 1)
+    );
+}
