@@ -65,6 +65,7 @@ struct SeriesSlot {
 }
 
 /// A count series summed over UK local days, with its daily forecaster and latest forecast.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct DailySeries {
     forecaster: SeriesForecaster,
     /// The local day being summed: (day, total so far, hours seen).
@@ -131,8 +132,10 @@ pub struct EngineSnapshot {
     /// Registry order at the time; a restore under a different registry is refused.
     pub sites: Vec<SiteId>,
     state: SystemSnapshot,
-    series: Vec<Vec<(Measure, SeriesForecaster)>>,
+    series: Vec<Vec<(Measure, SeriesForecaster, Option<DailySeries>)>>,
     forecasts: Vec<Vec<QuantileForecast>>,
+    local: Calendar,
+    levels: Vec<f64>,
     escalation: EscalationState,
     latest: Vec<SiteMeasures>,
     evaluated_at: Option<EventTime>,
@@ -237,11 +240,13 @@ impl Engine {
                 .map(|slots| {
                     slots
                         .iter()
-                        .map(|s| (s.measure, s.forecaster.clone()))
+                        .map(|s| (s.measure, s.forecaster.clone(), s.daily.clone()))
                         .collect()
                 })
                 .collect(),
             forecasts: self.forecasts.clone(),
+            local: self.local.clone(),
+            levels: self.levels.clone(),
             escalation: self.escalator.state().clone(),
             latest: self.latest.clone(),
             evaluated_at: self.evaluated_at,
@@ -284,9 +289,10 @@ impl Engine {
             .map(|slots| {
                 slots
                     .into_iter()
-                    .map(|(measure, forecaster)| SeriesSlot {
+                    .map(|(measure, forecaster, daily)| SeriesSlot {
                         measure,
                         forecaster,
+                        daily,
                     })
                     .collect()
             })
@@ -295,6 +301,8 @@ impl Engine {
             state: SystemState::restore(registry, config, snap.state),
             series,
             forecasts: snap.forecasts,
+            local: snap.local,
+            levels: snap.levels,
             escalator,
             latest: snap.latest,
             evaluated_at: snap.evaluated_at,
