@@ -20,6 +20,7 @@ mod format;
 mod json;
 mod protobuf;
 mod reject;
+mod timestamp;
 mod validate;
 
 pub use decoder::{Decoder, DecoderConfig};
