@@ -4,10 +4,12 @@ by a non-Rust client (Python confluent-kafka), the real `surgecast run` binary c
 - every event type of every feed is ingested, in JSON and in protobuf;
 - a batch with duplicates, out-of-order events (within the lateness) and late events gives
   exactly the measures computed by hand below;
-- malformed messages all reach the dead-letter topic with the right reasons in headers.
+- malformed messages all reach the dead-letter topic with the right reasons in headers;
+- consumer lag is exported per partition and falls to 0 once everything is committed.
 """
 import json
 import random
+import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -21,6 +23,17 @@ from conftest import Hub, VIEWER_TOKEN, create_hub_topics
 from surgecast.v1 import feeds_pb2, status_pb2, status_pb2_grpc
 
 SITE = "R0A66"  # North Manchester General: ED capacity 60 in the shipped registry
+
+
+def lag_by_partition(metrics_text: str) -> dict:
+    """(topic, partition) -> messages of lag, from the hub's /metrics text."""
+    lags = {}
+    for line in metrics_text.splitlines():
+        if line.startswith("surgecast_kafka_consumer_lag_messages{"):
+            head, _, value = line.rpartition(" ")
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', head))
+            lags[(labels["topic"], int(labels["partition"]))] = float(value)
+    return lags
 
 
 def iso(t: datetime) -> str:
@@ -239,6 +252,18 @@ def test_ingest_from_tansu_measures_duplicates_lateness_and_dead_letters(surgeca
         for feed in ("ae", "ambulance", "beds"):
             for _, _, _, reason in [b for b in bad if b[0] == feed]:
                 assert hub.metric("surgecast_dlq_messages_total", feed=feed, reason=reason) >= 1
+
+        # Consumer lag per partition, from librdkafka's statistics (every 5 s): the partition of
+        # each feed topic that holds the events is exported, and reads 0 once everything taken
+        # is committed (commits follow apply and dead-letter writes).
+        feed_topics = {topics[f] for f in ("ae", "ambulance", "beds")}
+        deadline = time.monotonic() + 30
+        while True:
+            lags = lag_by_partition(hub.metrics_text())
+            if {t for t, _ in lags} >= feed_topics and all(v == 0 for v in lags.values()):
+                break
+            assert time.monotonic() < deadline, f"consumer lag not 0 on every feed topic: {lags}"
+            time.sleep(0.5)
     finally:
         code = hub.stop()
         print(hub.proc.output()[-2000:])

@@ -1,6 +1,8 @@
 //! Sites and the registry of a health system's sites, loaded from `models/sites/*.toml`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -128,7 +130,7 @@ impl SiteRegistry {
         if sites.is_empty() {
             return Err(SiteRegistryError::Empty);
         }
-        let mut by_code = HashMap::with_capacity(sites.len());
+        let mut by_code = HashMap::with_capacity_and_hasher(sites.len(), Default::default());
         for (i, s) in sites.iter().enumerate() {
             if by_code.insert(s.code.clone(), i).is_some() {
                 return Err(SiteRegistryError::Duplicate(s.code.clone()));

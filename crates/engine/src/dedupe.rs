@@ -1,6 +1,8 @@
 //! De-duplication of events by id within an event-time window.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashSet, HashSetExt};
 
 use serde::{Deserialize, Serialize};
 use surgecast_core::{EventId, EventTime};

@@ -8,7 +8,6 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use chrono::DateTime;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use surgecast_core::{AeEventKind, AmbulanceEventKind, EventTime, Feed, FeedEvent};
@@ -103,7 +102,7 @@ impl Field {
 ///
 /// Filled in place by [`JsonMessage::read`] rather than built by `#[derive(Deserialize)]`: the
 /// derived code moves the whole struct several times per message, which showed in profiles.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct JsonMessage<'a> {
     values: [Scalar<'a>; FIELD_COUNT],
 }
@@ -112,11 +111,66 @@ impl<'a> JsonMessage<'a> {
     /// Parses one JSON object; anything else (an array, a bare value, trailing data, a field
     /// the decoder reads given twice) is an error.
     fn read(text: &'a str) -> Result<Self, serde_json::Error> {
+        match Self::read_flat(text) {
+            Some(msg) => Ok(msg),
+            None => Self::read_with_serde(text),
+        }
+    }
+
+    /// Any JSON, through serde_json: escapes, floats, nested values, and the error messages for
+    /// whatever is not JSON.
+    fn read_with_serde(text: &'a str) -> Result<Self, serde_json::Error> {
         let mut msg = JsonMessage::default();
         let mut de = serde_json::Deserializer::from_str(text);
         de.deserialize_map(Filler(&mut msg))?;
         de.end()?;
         Ok(msg)
+    }
+
+    /// The messages producers send, read by hand: one flat object whose strings have no escapes
+    /// and whose numbers are integers of at most 18 digits. It gives up (`None`) at the first
+    /// byte outside that, and [`JsonMessage::read_with_serde`] reads the message instead, so
+    /// whatever this accepts is read exactly as serde_json would read it, and whatever it
+    /// leaves is serde_json's to accept or refuse.
+    fn read_flat(text: &'a str) -> Option<Self> {
+        let mut msg = JsonMessage::default();
+        let mut at = FlatReader {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+        };
+        at.whitespace();
+        at.expect(b'{')?;
+        at.whitespace();
+        if at.peek() == Some(b'}') {
+            at.pos += 1;
+        } else {
+            let mut seen = 0u32;
+            loop {
+                at.expect(b'"')?;
+                let key = at.string()?;
+                at.whitespace();
+                at.expect(b':')?;
+                at.whitespace();
+                let value = at.value()?;
+                if let Some(field) = Field::from_name(key) {
+                    let bit = 1u32 << (field as u32);
+                    if seen & bit != 0 {
+                        return None; // serde_json's to refuse, with its words
+                    }
+                    seen |= bit;
+                    msg.values[field as usize] = value;
+                }
+                at.whitespace();
+                match at.next()? {
+                    b',' => at.whitespace(),
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        at.whitespace();
+        (at.pos == at.bytes.len()).then_some(msg)
     }
 
     fn has(&self, field: Field) -> bool {
@@ -173,8 +227,8 @@ impl<'a> JsonMessage<'a> {
         let Some(text) = self.text(Field::Time)? else {
             return Ok(None);
         };
-        match DateTime::parse_from_rfc3339(&text) {
-            Ok(t) => Ok(Some(t.to_utc())),
+        match crate::timestamp::parse_rfc3339(&text) {
+            Ok(t) => Ok(Some(t)),
             Err(e) => Err(Rejection::new(
                 RejectReason::BadTimestamp,
                 format!(
@@ -183,6 +237,101 @@ impl<'a> JsonMessage<'a> {
                 ),
             )),
         }
+    }
+}
+
+/// A cursor over a message for [`JsonMessage::read_flat`]. Every method returns `None` where
+/// the message leaves the flat form it reads.
+struct FlatReader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> FlatReader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    fn expect(&mut self, want: u8) -> Option<()> {
+        (self.next()? == want).then_some(())
+    }
+
+    /// JSON's whitespace: space, tab, line feed, carriage return.
+    fn whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    /// The rest of a string whose opening quote was just read, if it has no escape and no
+    /// control character (which JSON forbids unescaped).
+    fn string(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let end = start + len;
+        if self.bytes[end] != b'"' {
+            return None;
+        }
+        self.pos = end + 1;
+        // Both ends are ASCII bytes, so they are character boundaries.
+        self.text.get(start..end)
+    }
+
+    fn value(&mut self) -> Option<Scalar<'a>> {
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.string().map(|s| Scalar::Str(Cow::Borrowed(s)))
+            }
+            b'-' | b'0'..=b'9' => self.integer(),
+            b't' => self.literal("true", Scalar::Bool(true)),
+            b'f' => self.literal("false", Scalar::Bool(false)),
+            b'n' => self.literal("null", Scalar::Null),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Scalar<'a>) -> Option<Scalar<'a>> {
+        let end = self.pos + word.len();
+        (self.bytes.get(self.pos..end)? == word.as_bytes()).then(|| {
+            self.pos = end;
+            value
+        })
+    }
+
+    /// An integer of 1 to 18 digits (so it fits an i64) without a leading zero, fraction or
+    /// exponent. `-0` is left to serde_json, which reads it as a float.
+    fn integer(&mut self) -> Option<Scalar<'a>> {
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.pos += 1;
+        }
+        let start = self.pos;
+        let len = self.bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let digits = &self.bytes[start..start + len];
+        if !(1..=18).contains(&len) || (digits[0] == b'0' && (len > 1 || negative)) {
+            return None;
+        }
+        if let Some(b'.' | b'e' | b'E') = self.bytes.get(start + len) {
+            return None;
+        }
+        self.pos = start + len;
+        let n = digits
+            .iter()
+            .fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+        Some(Scalar::Int(if negative { -n } else { n }))
     }
 }
 
@@ -577,6 +726,8 @@ pub fn encode_json(event: &FeedEvent) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn scalar(json: &str) -> Scalar<'_> {
@@ -596,5 +747,109 @@ mod tests {
         assert_eq!(scalar("[1,[2],{}]"), Scalar::Array);
         assert_eq!(scalar(r#"{"a":{"b":[]}}"#), Scalar::Object);
         assert_eq!(scalar("true"), Scalar::Bool(true));
+    }
+
+    #[test]
+    fn the_flat_reader_reads_what_producers_send() {
+        for text in [
+            r#"{"schema_version":1,"id":"ae-000123-1","site":"R0A66","time":"2026-01-05T10:03:00Z","type":"arrival","attendance_id":"A000123","arrival_mode":"ambulance","acuity":3}"#,
+            r#" { "open" : 28 , "closed":-1, "x": null, "y": [], "ok": true } "#,
+            r#"{"bed_group":"Ward 7 – Ιθάκη","no_criteria_to_reside":0,"extra":"é"}"#,
+            "{}",
+            "{\t\n\r}",
+        ] {
+            let flat = JsonMessage::read_flat(text);
+            let serde = JsonMessage::read_with_serde(text).unwrap();
+            match flat {
+                Some(flat) => assert_eq!(flat, serde, "{text}"),
+                // Only the array value of "y" is left to serde_json.
+                None => assert!(text.contains("[]"), "{text}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_flat_reader_leaves_everything_else_to_serde_json() {
+        for text in [
+            r#"{"id":"a\"b"}"#,
+            r#"{"id":"a\u0041"}"#,
+            "{\"id\":\"a\u{1}b\"}",
+            r#"{"acuity":3.0}"#,
+            r#"{"acuity":3e0}"#,
+            r#"{"acuity":-0}"#,
+            r#"{"acuity":01}"#,
+            r#"{"acuity":1234567890123456789}"#,
+            r#"{"acuity":-}"#,
+            r#"{"site":{"code":"R0A66"}}"#,
+            r#"{"site":"R0A66","site":"R0A66"}"#,
+            r#"{"site":"R0A66",}"#,
+            r#"{"site":"R0A66"} x"#,
+            r#"{"site":"R0A66""#,
+            r#"{"site" "R0A66"}"#,
+            r#"{"site":tru}"#,
+            r#"{site:"R0A66"}"#,
+            "[1]",
+            "",
+        ] {
+            assert_eq!(JsonMessage::read_flat(text), None, "{text}");
+        }
+    }
+
+    /// Pieces of flat and not-quite-flat objects, joined with random spacing.
+    fn object_text() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("id"),
+            Just("site"),
+            Just("time"),
+            Just("acuity"),
+            Just("open"),
+            Just("type"),
+            Just("unknown"),
+            Just("i\\u0064"),
+        ];
+        let value = prop_oneof![
+            "\"[ -~é]{0,12}\"",
+            "-?[0-9]{1,20}",
+            "-?[0-9]{1,3}[.eE][0-9]{1,2}",
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("null".to_string()),
+            Just("[1, {}]".to_string()),
+            Just("{\"a\": 1}".to_string()),
+            Just("nul".to_string()),
+        ];
+        let space = prop_oneof![Just(""), Just(" "), Just("\n\t "), Just("\u{a0}")];
+        proptest::collection::vec((key, space.clone(), value, space.clone()), 0..8).prop_flat_map(
+            move |members| {
+                let members = members
+                    .iter()
+                    .map(|(k, s1, v, s2)| format!("{s1}\"{k}\"{s1}:{s2}{v}{s2}"))
+                    .collect::<Vec<_>>();
+                (
+                    Just(members),
+                    space.clone(),
+                    prop_oneof![Just(","), Just(", "), Just(";")],
+                )
+                    .prop_map(|(members, s, sep)| format!("{s}{{{}}}{s}", members.join(sep)))
+            },
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_flat_reader_agrees_with_serde_json(text in object_text()) {
+            if let Some(flat) = JsonMessage::read_flat(&text) {
+                proptest::prop_assert_eq!(Ok(flat), JsonMessage::read_with_serde(&text).map_err(|e| e.to_string()));
+            }
+        }
+
+        #[test]
+        fn the_flat_reader_agrees_with_serde_json_on_cut_messages(text in object_text(), cut in 0usize..200) {
+            let end = (0..=cut.min(text.len())).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            let text = &text[..end];
+            if let Some(flat) = JsonMessage::read_flat(text) {
+                proptest::prop_assert_eq!(Ok(flat), JsonMessage::read_with_serde(text).map_err(|e| e.to_string()));
+            }
+        }
     }
 }

@@ -142,3 +142,97 @@ impl KafkaConfig {
         c
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::consumer::BaseConsumer;
+    use rdkafka::producer::BaseProducer;
+
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// A cluster that needs SASL over TLS and patient timeouts, as a managed Kafka does.
+    fn secured() -> KafkaConfig {
+        KafkaConfig {
+            bootstrap_servers: "127.0.0.1:1".into(),
+            client: map(&[
+                ("security.protocol", "SASL_SSL"),
+                ("sasl.mechanism", "SCRAM-SHA-512"),
+                ("sasl.username", "hub"),
+                ("sasl.password", "secret"),
+                ("ssl.endpoint.identification.algorithm", "https"),
+                ("socket.timeout.ms", "45000"),
+                ("fetch.wait.max.ms", "80"),
+            ]),
+            consumer: map(&[("session.timeout.ms", "30000"), ("fetch.wait.max.ms", "90")]),
+            producer: map(&[("request.timeout.ms", "20000")]),
+            ..KafkaConfig::default()
+        }
+    }
+
+    #[test]
+    fn client_options_pass_through_to_consumer_and_producers() {
+        let config = secured();
+        let consumer = config.consumer_config().unwrap();
+        let producer = config.producer_config();
+        for c in [&consumer, &producer] {
+            assert_eq!(c.get("bootstrap.servers"), Some("127.0.0.1:1"));
+            assert_eq!(c.get("security.protocol"), Some("SASL_SSL"));
+            assert_eq!(c.get("sasl.mechanism"), Some("SCRAM-SHA-512"));
+            assert_eq!(c.get("sasl.username"), Some("hub"));
+            assert_eq!(c.get("sasl.password"), Some("secret"));
+            assert_eq!(
+                c.get("ssl.endpoint.identification.algorithm"),
+                Some("https")
+            );
+            assert_eq!(c.get("socket.timeout.ms"), Some("45000"));
+        }
+        // Per-client maps apply to their client only, and win over the shared map and the
+        // hub's own tuning.
+        assert_eq!(consumer.get("session.timeout.ms"), Some("30000"));
+        assert_eq!(consumer.get("fetch.wait.max.ms"), Some("90"));
+        assert_eq!(consumer.get("request.timeout.ms"), None);
+        assert_eq!(producer.get("request.timeout.ms"), Some("20000"));
+        assert_eq!(producer.get("session.timeout.ms"), None);
+        assert_eq!(producer.get("fetch.wait.max.ms"), Some("80"));
+        // The delivery guarantees stay the hub's.
+        assert_eq!(consumer.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(consumer.get("group.id"), Some("surgecast-hub"));
+        assert_eq!(producer.get("acks"), Some("all"));
+    }
+
+    #[test]
+    fn librdkafka_accepts_the_passed_through_options() {
+        // Creating clients checks every property name and value; nothing connects yet.
+        let config = secured();
+        let _consumer: BaseConsumer = config.consumer_config().unwrap().create().unwrap();
+        let _producer: BaseProducer = config.producer_config().create().unwrap();
+
+        let mut typo = secured();
+        typo.client
+            .insert("sasl.mechanisms.typo".into(), "PLAIN".into());
+        let Err(err) = typo.producer_config().create::<BaseProducer>() else {
+            panic!("an unknown property was accepted");
+        };
+        assert!(err.to_string().contains("sasl.mechanisms.typo"), "{err}");
+    }
+
+    #[test]
+    fn options_that_would_break_at_least_once_are_refused() {
+        for key in RESERVED_CONSUMER {
+            let mut config = KafkaConfig::default();
+            config.consumer.insert(key.into(), "x".into());
+            let err = config.consumer_config().unwrap_err();
+            assert!(err.contains(key), "{err}");
+            let mut config = KafkaConfig::default();
+            config.client.insert(key.into(), "x".into());
+            assert!(config.consumer_config().is_err(), "{key} in client");
+        }
+    }
+}

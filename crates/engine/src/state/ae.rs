@@ -1,6 +1,8 @@
 //! A&E attendance state of one site.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
@@ -54,7 +56,14 @@ const TRAILING: Duration = Duration::hours(24);
 
 impl AeState {
     pub fn apply(&mut self, e: &AeEvent) {
-        let a = self.open.entry(e.attendance.clone()).or_default();
+        // Most events are for an attendance already open: look it up before cloning its id.
+        if !self.open.contains_key(&e.attendance) {
+            self.open
+                .insert(e.attendance.clone(), Attendance::default());
+        }
+        let Some(a) = self.open.get_mut(&e.attendance) else {
+            return;
+        };
         a.last_event = Some(a.last_event.map_or(e.time, |t| t.max(e.time)));
         match e.kind {
             AeEventKind::Arrival { mode, .. } => {

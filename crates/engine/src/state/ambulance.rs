@@ -5,7 +5,9 @@
 //! dropped from this site's en-route count when it has not arrived within
 //! `max_conveyance_mins`: this site's partition never sees the new destination's events.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};

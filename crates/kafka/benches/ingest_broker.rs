@@ -1,0 +1,241 @@
+//! End-to-end ingest throughput from a real broker, next to a plain rdkafka consumer reading the
+//! same topics in the same run.
+//!
+//! Run it with `scripts/bench-ingest.sh`, which starts a Tansu broker, creates the topics and
+//! sets `SURGECAST_BENCH_BOOTSTRAP` and `SURGECAST_BENCH_TOPIC_PREFIX`; without them this bench
+//! says so and does nothing. Steps, per wire format (JSON, protobuf):
+//!
+//! 1. a simulated winter stream (`SURGECAST_BENCH_DAYS`, default 7) is produced to the three feed
+//!    topics with the hub's own [`FeedProducer`], keyed by site, before anything is measured;
+//! 2. `SURGECAST_BENCH_ROUNDS` times (default 2), back to back so both see the same machine load:
+//!    - **plain**: an rdkafka `StreamConsumer` with the hub's consumer properties and a fresh
+//!      group reads every message and touches its payload, nothing else;
+//!    - **ingest**: the hub's [`Ingest`] loop with a fresh group, the shipped engine and decoder,
+//!      takes every message (decode, validate, apply, due evaluations, alerts to the alerts
+//!      topic, offset store, metrics), exactly as `surgecast run` does.
+//!
+//! Both are timed from their first message to their last, which leaves out the consumer-group
+//! join (the same for both, and not throughput). Rates are per second of wall time and per
+//! second of this process's CPU time (all threads, librdkafka's included; the broker runs in
+//! another process and is not counted). Target: ingest at least 80% of the plain rate.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use surgecast_core::{EventTime, Feed, FeedEvent};
+use surgecast_engine::metrics::INGEST_OUTCOMES;
+use surgecast_engine::{AlertLog, EngineConfig, ManualClock, Metrics, StatusSnapshot};
+use surgecast_feeds::{Decoder, DecoderConfig, WireFormat};
+use surgecast_kafka::ingest::{IngestChannels, IngestOptions};
+use surgecast_kafka::{FeedProducer, Ingest, IngestSummary, KafkaConfig, TopicConfig};
+use tokio::sync::{mpsc, watch};
+
+use common::{Rate, Stopwatch, millions, process_cpu_ns};
+
+fn main() {
+    let (Ok(bootstrap), Ok(prefix)) = (
+        std::env::var("SURGECAST_BENCH_BOOTSTRAP"),
+        std::env::var("SURGECAST_BENCH_TOPIC_PREFIX"),
+    ) else {
+        println!(
+            "ingest_broker: not run: it needs a broker; scripts/bench-ingest.sh starts Tansu, creates the topics and sets SURGECAST_BENCH_BOOTSTRAP and SURGECAST_BENCH_TOPIC_PREFIX"
+        );
+        return;
+    };
+    let days = common::env_number("SURGECAST_BENCH_DAYS", 7) as i64;
+    let rounds = common::env_number("SURGECAST_BENCH_ROUNDS", 2).max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let registry = common::registry();
+        let (sim, end) = common::simulated_events(&registry, days);
+        let events: Vec<FeedEvent> = sim.into_iter().map(|e| e.event).collect();
+        let n = events.len() as u64;
+        println!(
+            "ingest from the broker at {bootstrap}: {n} simulated events (winter, {days} days, seed 42) per format"
+        );
+        for format in WireFormat::ALL {
+            let config = KafkaConfig {
+                bootstrap_servers: bootstrap.clone(),
+                topics: topics(&prefix, format),
+                ..KafkaConfig::default()
+            };
+            produce(&config, format, &events).await;
+            for round in 1..=rounds {
+                let group = |phase: &str| {
+                    format!("surgecast-bench-{format}-{phase}-{round}-{}", std::process::id())
+                };
+                let plain = plain_consumer(&config, &group("plain"), n).await;
+                let (ingest, summary) =
+                    hub_ingest(&config, &group("ingest"), n, end, &registry, replay_engine(days)).await;
+                println!(
+                    "{format:<9} round {round}: plain {:>9}/s wall {:>9}/s per core | ingest {:>9}/s wall {:>9}/s per core | ingest/plain {:.0}% wall, {:.0}% per core",
+                    millions(plain.per_wall_sec()),
+                    millions(plain.per_cpu_sec()),
+                    millions(ingest.per_wall_sec()),
+                    millions(ingest.per_cpu_sec()),
+                    100.0 * ingest.per_wall_sec() / plain.per_wall_sec(),
+                    100.0 * ingest.per_cpu_sec() / plain.per_cpu_sec(),
+                );
+                println!(
+                    "{:<9}          ingest outcomes: {} applied, {} duplicates, {} too late, {} rejected; {} alert transitions",
+                    "",
+                    summary.applied,
+                    summary.duplicates,
+                    summary.too_late,
+                    summary.rejected,
+                    summary.alert_transitions
+                );
+            }
+        }
+    });
+}
+
+/// The shipped engine configuration, except that a feed behind the others never stops holding
+/// evaluations back (`idle_timeout_mins` longer than the stream). With the default 6 h, a backlog
+/// read from three topics at uneven speeds lets the fastest topic run evaluations ahead, and the
+/// others' events become "too late" and are dead-lettered one by one (see docs/benchmarks.md).
+/// `SURGECAST_BENCH_DEFAULT_ENGINE=1` measures that instead.
+fn replay_engine(days: i64) -> EngineConfig {
+    if std::env::var("SURGECAST_BENCH_DEFAULT_ENGINE").is_ok_and(|v| v == "1") {
+        return EngineConfig::default();
+    }
+    EngineConfig {
+        idle_timeout_mins: (days + 1) * 24 * 60,
+        ..EngineConfig::default()
+    }
+}
+
+/// One set of topics per wire format, named as `scripts/bench-ingest.sh` creates them.
+fn topics(prefix: &str, format: WireFormat) -> TopicConfig {
+    let name = |t: &str| format!("{prefix}.{format}.{t}");
+    TopicConfig {
+        ae: name("ae"),
+        ambulance: name("ambulance"),
+        beds: name("beds"),
+        dead_letter: name("dlq"),
+        alerts: name("alerts"),
+        default_format: format.as_str().into(),
+    }
+}
+
+async fn produce(config: &KafkaConfig, format: WireFormat, events: &[FeedEvent]) {
+    let producer = FeedProducer::new(config, format).expect("feed producer");
+    let start = Instant::now();
+    for e in events {
+        producer.send(e).await.expect("produce");
+    }
+    producer
+        .flush(Duration::from_secs(300))
+        .expect("every event delivered");
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{format:<9} produced {} events in {secs:.1} s ({}/s)",
+        events.len(),
+        millions(events.len() as f64 / secs)
+    );
+}
+
+/// Reads `expected` messages with nothing but rdkafka; times first to last.
+async fn plain_consumer(config: &KafkaConfig, group: &str, expected: u64) -> Rate {
+    let mut config = config.clone();
+    config.group_id = group.to_owned();
+    let consumer: StreamConsumer = config
+        .consumer_config()
+        .expect("consumer properties")
+        .create()
+        .expect("consumer");
+    let topics: Vec<&str> = Feed::ALL
+        .iter()
+        .map(|f| config.topics.feed_topic(*f))
+        .collect();
+    consumer.subscribe(&topics).expect("subscribe");
+    let mut payload_bytes = 0usize;
+    let first = consumer.recv().await.expect("first message");
+    payload_bytes += first.payload().map_or(0, <[u8]>::len);
+    drop(first);
+    let clock = Stopwatch::start(process_cpu_ns);
+    for _ in 1..expected {
+        let m = consumer.recv().await.expect("message");
+        payload_bytes += m.payload().map_or(0, <[u8]>::len);
+    }
+    let rate = clock.stop(expected - 1);
+    std::hint::black_box(payload_bytes);
+    rate
+}
+
+/// Every message the ingest loop has taken, whatever became of it.
+fn taken(metrics: &Metrics) -> u64 {
+    Feed::ALL
+        .iter()
+        .flat_map(|f| {
+            INGEST_OUTCOMES.iter().map(move |o| {
+                metrics
+                    .ingest_events
+                    .with_label_values(&[f.as_str(), o])
+                    .get()
+            })
+        })
+        .sum()
+}
+
+/// Runs the hub's ingest loop until it has taken `expected` messages; times first to last.
+async fn hub_ingest(
+    config: &KafkaConfig,
+    group: &str,
+    expected: u64,
+    end: EventTime,
+    registry: &Arc<surgecast_core::SiteRegistry>,
+    engine: EngineConfig,
+) -> (Rate, IngestSummary) {
+    let mut config = config.clone();
+    config.group_id = group.to_owned();
+    let metrics = Metrics::new();
+    let ingest = Ingest::new(
+        &config,
+        Decoder::new(Arc::clone(registry), DecoderConfig::default()),
+        common::engine(registry, engine),
+        metrics.clone(),
+        // The hub's clock at the end of the stream: no event is in its future.
+        Arc::new(ManualClock::new(end)),
+        IngestOptions {
+            // Event time comes only from the events, as in a replay.
+            advance_when_quiet: None,
+            ..IngestOptions::default()
+        },
+    )
+    .expect("ingest");
+    let (status, _status_rx) = watch::channel(Arc::new(StatusSnapshot::empty()));
+    let (_commands, commands) = mpsc::channel(1);
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let channels = IngestChannels {
+        log: Arc::new(AlertLog::new(100_000, 16)),
+        status,
+        commands,
+        opel_changes: None,
+    };
+    let task = tokio::spawn(ingest.run(channels, shutdown));
+    // Polling a few counters every millisecond costs far less than the error it allows.
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    let mut first = 0;
+    while first == 0 {
+        tick.tick().await;
+        first = taken(&metrics);
+    }
+    let clock = Stopwatch::start(process_cpu_ns);
+    let mut last = first;
+    while last < expected {
+        tick.tick().await;
+        last = taken(&metrics);
+    }
+    let rate = clock.stop(last - first);
+    let _ = shutdown_tx.send(true);
+    let (summary, _engine) = task.await.expect("ingest task").expect("ingest loop");
+    (rate, summary)
+}
