@@ -103,6 +103,20 @@ fn shipped_files_load() {
             leading: Vec::new(),
         }
     );
+    let Condition::EarlyWarning { leading, .. } =
+        &rules.rule("handover_delay_6h").unwrap().condition
+    else {
+        panic!("handover_delay_6h is an early warning");
+    };
+    assert_eq!(
+        leading,
+        &vec![LeadingIndicator {
+            measure: Measure::CrewsQueued,
+            comparison: surgecast_escalation::Comparison::Above,
+            threshold: 7.0,
+            probability: None,
+        }]
+    );
     assert_eq!(
         rules.rule("stale_beds").unwrap().condition,
         Condition::StaleFeed {
