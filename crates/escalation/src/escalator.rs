@@ -14,7 +14,7 @@ use crate::book::{AlertBook, ConditionStatus, Observation, Silence, SilenceId, S
 use crate::error::EscalationError;
 use crate::rules::{Condition, Rule, RuleSet, Scope, TemplateContext, render};
 use crate::scheme::{OpelScheme, OpelScore};
-use crate::warning::{measure_warning, predicted_opel_warning};
+use crate::warning::{combined_status, indicator_status, measure_warning, predicted_opel_warning};
 
 /// Everything the escalator is configured with.
 #[derive(Debug, Clone, PartialEq)]
@@ -516,9 +516,10 @@ impl Escalator {
                 horizon_hours,
                 probability,
                 clear_margin,
+                leading,
             } => {
                 forecasts = own_forecasts(input);
-                let verdict = measure_warning(
+                let mut verdict = measure_warning(
                     &forecasts,
                     *measure,
                     *comparison,
@@ -528,6 +529,21 @@ impl Escalator {
                     *clear_margin,
                     now,
                 );
+                let mut raised_by = Vec::new();
+                let mut statuses = vec![verdict.status];
+                for l in leading {
+                    let (status, seen) = indicator_status(
+                        l,
+                        &forecasts,
+                        input.measures,
+                        *horizon_hours,
+                        *clear_margin,
+                        now,
+                    );
+                    statuses.push(status);
+                    raised_by.extend(seen);
+                }
+                verdict.status = combined_status(statuses);
                 obs.status = verdict.status;
                 obs.value = input.measures.get(*measure);
                 if let Some(b) = &verdict.basis {
@@ -548,6 +564,13 @@ impl Escalator {
                         obs.value
                             .map_or_else(|| "unknown".to_string(), |v| fmt_value(*measure, v)),
                     );
+                }
+                if !raised_by.is_empty() {
+                    if obs.summary.is_empty() {
+                        obs.summary = format!("{measure} at {}", site.name);
+                    }
+                    obs.summary
+                        .push_str(&format!("; leading indicator: {}", raised_by.join(", ")));
                 }
                 obs.warning = verdict.basis;
             }

@@ -33,7 +33,8 @@ pub use escalator::{
     EscalationConfig, EscalationEvent, EscalationState, Escalator, OpelChange, SiteInput,
 };
 pub use rules::{
-    ActionCard, Comparison, Condition, InhibitRule, Rule, RuleSet, RulesError, Scope, Timing,
+    ActionCard, Comparison, Condition, InhibitRule, LeadingIndicator, Rule, RuleSet, RulesError,
+    Scope, Timing,
 };
 pub use scheme::{
     Band, Direction, ForecastLevel, LevelBand, OpelScheme, OpelScore, Parameter, SchemeError,

@@ -112,6 +112,9 @@ pub enum Condition {
     },
     /// Some forecast hour within `horizon_hours` has P(`measure` beyond `threshold`) ≥
     /// `probability`. Clears once every such hour is below `probability - clear_margin`.
+    /// Each `leading` indicator (another measure, forecast or now) beyond its own threshold
+    /// also raises the warning, which clears only once its own forecast and every indicator
+    /// have cleared.
     EarlyWarning {
         measure: Measure,
         comparison: Comparison,
@@ -119,6 +122,7 @@ pub enum Condition {
         horizon_hours: u32,
         probability: f64,
         clear_margin: f64,
+        leading: Vec<LeadingIndicator>,
     },
     /// Some forecast hour within `horizon_hours` has P(OPEL ≥ `level`) ≥ `probability`.
     PredictedOpel {
@@ -129,6 +133,21 @@ pub enum Condition {
     },
     /// Nothing from `feed` at the site for `after_mins` minutes.
     StaleFeed { feed: Feed, after_mins: u32 },
+}
+
+/// A measure whose forecast runs ahead of an early warning's own measure: ambulance handover
+/// delays follow ED crowding by hours (crews wait because there is no cubicle to hand over
+/// into), while the handover forecast only moves once the observed mean has risen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeadingIndicator {
+    pub measure: Measure,
+    pub comparison: Comparison,
+    pub threshold: f64,
+    /// With a probability: P(`measure` beyond `threshold` at some hour within the rule's
+    /// horizon) that raises the warning, read from the measure's forecast (the rule's
+    /// `clear_margin` applies to it too). Without: the current value beyond `threshold` raises
+    /// it (crews queued at the door now are tomorrow's long handovers).
+    pub probability: Option<f64>,
 }
 
 /// One validated alert rule.
@@ -378,7 +397,18 @@ rule_table!(EarlyWarningRuleFile {
     horizon_hours: u32,
     probability: f64,
     clear_margin: f64 = default,
+    leading: Vec<LeadingIndicatorFile> = default,
 });
+/// `leading = { measure = ..., threshold = ..., probability = ... }` in an early-warning rule.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeadingIndicatorFile {
+    measure: String,
+    #[serde(default)]
+    comparison: Comparison,
+    threshold: f64,
+    probability: Option<f64>,
+}
 rule_table!(StaleFeedRuleFile {
     feed: Feed,
     after_mins: u32,
@@ -614,11 +644,26 @@ impl RuleSet {
         for r in file.early_warning {
             let (
                 common,
-                (measure, comparison, threshold, horizon_hours, probability, clear_margin),
+                (measure, comparison, threshold, horizon_hours, probability, clear_margin, leading),
             ) = r.split();
             let measure = parse_measure(&common.name, &measure)?;
             check_threshold(&common.name, threshold)?;
             check_forecast_fields(&common.name, horizon_hours, probability, clear_margin)?;
+            let leading = leading
+                .into_iter()
+                .map(|l| {
+                    check_threshold(&common.name, l.threshold)?;
+                    if let Some(p) = l.probability {
+                        check_forecast_fields(&common.name, horizon_hours, p, clear_margin)?;
+                    }
+                    Ok(LeadingIndicator {
+                        measure: parse_measure(&common.name, &l.measure)?,
+                        comparison: l.comparison,
+                        threshold: l.threshold,
+                        probability: l.probability,
+                    })
+                })
+                .collect::<Result<Vec<_>, RulesError>>()?;
             rules.push(build(
                 common,
                 Condition::EarlyWarning {
@@ -628,6 +673,7 @@ impl RuleSet {
                     horizon_hours,
                     probability,
                     clear_margin,
+                    leading,
                 },
             )?);
         }

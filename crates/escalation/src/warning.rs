@@ -12,7 +12,7 @@ use surgecast_core::{
 };
 
 use crate::book::ConditionStatus;
-use crate::rules::Comparison;
+use crate::rules::{Comparison, LeadingIndicator};
 use crate::scheme::{ForecastLevel, OpelScheme};
 
 /// Probabilities within this of a rule's probability count as reaching it (1 − 0.3 is not
@@ -144,6 +144,76 @@ pub fn measure_warning(
     }
 }
 
+/// Combines an early warning's own status with its leading indicators': breaching when any
+/// breaches, clear only when all are clear (a warning an indicator raised is not dropped while
+/// its own forecast is still low), holding otherwise, unknown only when nothing could be read.
+pub fn combined_status(statuses: impl IntoIterator<Item = ConditionStatus>) -> ConditionStatus {
+    use ConditionStatus::{Breaching, Clear, Holding, Unknown};
+    statuses.into_iter().fold(Unknown, |acc, s| match (acc, s) {
+        (Breaching, _) | (_, Breaching) => Breaching,
+        (Holding, _) | (_, Holding) => Holding,
+        (Clear, _) | (_, Clear) => Clear,
+        (Unknown, Unknown) => Unknown,
+    })
+}
+
+/// A leading indicator's status and, when breaching, what it saw (for the alert summary).
+/// Forecast indicators read the measure's forecast like [`measure_warning`]; current-value
+/// ones breach while the measure is beyond the threshold and are clear otherwise (the rule's
+/// `keep_firing_for_mins` bridges a queue that empties for a moment).
+pub fn indicator_status(
+    indicator: &LeadingIndicator,
+    forecasts: &[QuantileForecast],
+    current: &SiteMeasures,
+    horizon_hours: u32,
+    clear_margin: f64,
+    now: EventTime,
+) -> (ConditionStatus, Option<String>) {
+    let LeadingIndicator {
+        measure,
+        comparison,
+        threshold,
+        probability,
+    } = *indicator;
+    match probability {
+        Some(p) => {
+            let v = measure_warning(
+                forecasts,
+                measure,
+                comparison,
+                threshold,
+                horizon_hours,
+                p,
+                clear_margin,
+                now,
+            );
+            let seen = v
+                .basis
+                .filter(|_| v.status == ConditionStatus::Breaching)
+                .map(|b| {
+                    format!(
+                        "{measure} forecast {} {threshold} from {} (P={:.2})",
+                        comparison.word(),
+                        b.predicted_breach_at.format("%H:%MZ"),
+                        b.probability
+                    )
+                });
+            (v.status, seen)
+        }
+        None => match current.get(measure) {
+            Some(v) if comparison.breaches(v, threshold) => (
+                ConditionStatus::Breaching,
+                Some(format!(
+                    "{measure} now {v} ({} {threshold})",
+                    comparison.symbol()
+                )),
+            ),
+            Some(_) => (ConditionStatus::Clear, None),
+            None => (ConditionStatus::Unknown, None),
+        },
+    }
+}
+
 /// "P(OPEL ≥ `level`) ≥ `probability` at some hour within the horizon", scoring forecast
 /// quantiles with the scheme (see [`OpelScheme::forecast_level`]). The basis's `threshold` is
 /// the score the level starts above, and its `forecast_quantiles` are (quantile, predicted
@@ -224,5 +294,43 @@ mod tests {
         assert_eq!((at, lead.0), (now, 0), "an hour under way breaches now");
         let (at, lead) = breach_time(current.offset(2), now);
         assert_eq!((at, lead.0), (current.offset(2).start(), 100));
+    }
+
+    #[test]
+    fn any_breaching_raises_and_only_all_clear_clears() {
+        use ConditionStatus::{Breaching, Clear, Holding, Unknown};
+        assert_eq!(combined_status([Clear, Breaching, Holding]), Breaching);
+        assert_eq!(combined_status([Clear, Holding]), Holding);
+        assert_eq!(combined_status([Unknown, Clear]), Clear);
+        assert_eq!(combined_status([Unknown, Unknown]), Unknown);
+    }
+
+    #[test]
+    fn a_current_value_indicator_breaches_at_its_threshold() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 5, 10, 20, 0).unwrap();
+        let queue = LeadingIndicator {
+            measure: Measure::CrewsQueued,
+            comparison: Comparison::Above,
+            threshold: 3.0,
+            probability: None,
+        };
+        let mut current = SiteMeasures::default();
+        let status = |c: &SiteMeasures| indicator_status(&queue, &[], c, 6, 0.1, now);
+        assert_eq!(status(&current), (ConditionStatus::Unknown, None));
+        current.set(Measure::CrewsQueued, Some(2.0));
+        assert_eq!(status(&current), (ConditionStatus::Clear, None));
+        current.set(Measure::CrewsQueued, Some(3.0));
+        let (s, seen) = status(&current);
+        assert_eq!(s, ConditionStatus::Breaching);
+        assert!(seen.unwrap().contains("crews_queued now 3"));
+        // A forecast indicator with no forecast of its measure cannot tell.
+        let forecast = LeadingIndicator {
+            probability: Some(0.5),
+            ..queue
+        };
+        assert_eq!(
+            indicator_status(&forecast, &[], &current, 6, 0.1, now),
+            (ConditionStatus::Unknown, None)
+        );
     }
 }

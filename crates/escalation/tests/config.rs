@@ -6,8 +6,8 @@ mod common;
 use surgecast_core::{AlertKind, Feed, Measure, OpelLevel, Severity};
 use surgecast_escalation::rules::{TemplateContext, render};
 use surgecast_escalation::{
-    Condition, EscalationConfig, OpelScheme, RuleSet, RulesError, SchemeError, Scope,
-    load_default_config,
+    Condition, EscalationConfig, LeadingIndicator, OpelScheme, RuleSet, RulesError, SchemeError,
+    Scope, load_default_config,
 };
 
 const SCHEME: &str = r#"
@@ -100,7 +100,22 @@ fn shipped_files_load() {
             horizon_hours: 6,
             probability: 0.35,
             clear_margin: 0.2,
+            leading: Vec::new(),
         }
+    );
+    let Condition::EarlyWarning { leading, .. } =
+        &rules.rule("handover_delay_6h").unwrap().condition
+    else {
+        panic!("handover_delay_6h is an early warning");
+    };
+    assert_eq!(
+        leading,
+        &vec![LeadingIndicator {
+            measure: Measure::CrewsQueued,
+            comparison: surgecast_escalation::Comparison::Above,
+            threshold: 7.0,
+            probability: None,
+        }]
     );
     assert_eq!(
         rules.rule("stale_beds").unwrap().condition,
@@ -427,4 +442,58 @@ fn templates_fill_in_the_site_and_its_partner() {
             surgecast_escalation::rules::NO_DIVERT_PARTNER
         )
     );
+}
+
+#[test]
+fn leading_indicators_parse_and_are_checked() {
+    let with = |leading: &str| {
+        RuleSet::from_toml_str(&RULES.replacen(
+            "clear_margin = 0.2",
+            &format!("clear_margin = 0.2\nleading = {leading}"),
+            1,
+        ))
+    };
+    let r = with(
+        r#"[{ measure = "crews_queued", threshold = 3.0 }, { measure = "ed_occupancy_pct", threshold = 100.0, probability = 0.5 }]"#,
+    )
+    .unwrap();
+    let Condition::EarlyWarning { leading, .. } = &r.rule("ed_soon").unwrap().condition else {
+        panic!("ed_soon is an early warning");
+    };
+    assert_eq!(
+        leading,
+        &vec![
+            LeadingIndicator {
+                measure: Measure::CrewsQueued,
+                comparison: surgecast_escalation::Comparison::Above,
+                threshold: 3.0,
+                probability: None,
+            },
+            LeadingIndicator {
+                measure: Measure::EdOccupancyPct,
+                comparison: surgecast_escalation::Comparison::Above,
+                threshold: 100.0,
+                probability: Some(0.5),
+            },
+        ]
+    );
+    for (leading, needles) in [
+        (
+            r#"[{ measure = "crews", threshold = 3.0 }]"#,
+            &["ed_soon", "unknown measure", "crews"][..],
+        ),
+        (
+            r#"[{ measure = "crews_queued", threshold = 3.0, probability = 0.1 }]"#,
+            &["ed_soon", "clear_margin", "below `probability`"][..],
+        ),
+        (
+            r#"[{ measure = "crews_queued", threshold = 3.0, horizon = 2 }]"#,
+            &["horizon"][..],
+        ),
+    ] {
+        let msg = with(leading).unwrap_err().to_string();
+        for n in needles {
+            assert!(msg.contains(n), "{msg:?} should mention {n:?}");
+        }
+    }
 }
