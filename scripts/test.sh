@@ -29,8 +29,8 @@ apt_install() {
 
 install_tools() {
     # prometheus + promtool: the metrics end-to-end test; libssl-dev: rdkafka's TLS support;
-    # python3-yaml: syntax check of the deploy manifests.
-    apt_install prometheus libssl-dev build-essential python3-venv python3-yaml
+    # python3-yaml: syntax check of the deploy manifests; openssl: the TLS e2e tests' certificates.
+    apt_install prometheus libssl-dev build-essential python3-venv python3-yaml openssl
     if ! command -v tansu >/dev/null 2>&1; then
         step "installing the Tansu Kafka broker (cargo install; ~12 min the first time, cached after)"
         cargo install tansu --locked --features dynostore
