@@ -482,11 +482,9 @@ impl Engine {
         site: usize,
         measure: Measure,
     ) -> Option<surgecast_forecast::LiveAccuracy> {
-        self.series
-            .get(site)?
-            .iter()
-            .find(|s| s.measure == measure)
-            .and_then(|s| s.daily.as_ref())
+        self.slot(site, measure)?
+            .daily
+            .as_ref()
             .map(|d| d.forecaster.accuracy())
     }
 
@@ -496,20 +494,17 @@ impl Engine {
         site: usize,
         measure: Measure,
     ) -> Option<surgecast_forecast::LiveAccuracy> {
-        self.series
-            .get(site)?
-            .iter()
-            .find(|s| s.measure == measure)
-            .map(|s| s.forecaster.accuracy())
+        self.slot(site, measure).map(|s| s.forecaster.accuracy())
     }
 
     /// Name of the model currently chosen for a series.
     pub fn model_name(&self, site: usize, measure: Measure) -> Option<&str> {
-        self.series
-            .get(site)?
-            .iter()
-            .find(|s| s.measure == measure)
-            .and_then(|s| s.forecaster.model_name())
+        self.slot(site, measure)?.forecaster.model_name()
+    }
+
+    /// One site's series of one measure, if the engine forecasts it.
+    fn slot(&self, site: usize, measure: Measure) -> Option<&SeriesSlot> {
+        self.series.get(site)?.iter().find(|s| s.measure == measure)
     }
 
     pub fn acknowledge(
