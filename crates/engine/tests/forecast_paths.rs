@@ -2,36 +2,13 @@
 //! flow model (arrivals forecast + who is in the department + stay lengths), and 1-84 day
 //! forecasts of daily totals for count series.
 
-use std::sync::Arc;
-
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use surgecast_core::*;
 use surgecast_engine::{Engine, EngineConfig};
 use surgecast_forecast::{FLOW_MODEL, ForecasterConfig, ModelFamily};
 
-const REGISTRY: &str = r#"
-[system]
-name = "Test"
-ambulance_service = "Test Ambulance"
-
-[[site]]
-code = "RAA01"
-name = "Alpha General"
-short_name = "Alpha"
-trust = "Alpha Trust"
-locality = "North"
-kind = "type1"
-ed_capacity = 20
-ga_beds = 100
-cc_beds = 10
-latitude = 53.5
-longitude = -2.2
-"#;
-
-/// Monday 2026-01-05 00:00 UTC (winter: UK local days are UTC days).
-fn start() -> EventTime {
-    Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap()
-}
+mod common;
+use common::{registry, start};
 
 /// A quick forecaster: one family, a day of history before the first forecast.
 fn forecaster() -> ForecasterConfig {
@@ -46,7 +23,7 @@ fn forecaster() -> ForecasterConfig {
 /// to `hours` after the start; the ambulance and bed feeds are idle so A&E alone moves the
 /// watermark.
 fn run(hours: i64, gap_mins: i64, stay_mins: i64) -> Engine {
-    let registry = Arc::new(SiteRegistry::from_toml_str(REGISTRY).unwrap());
+    let registry = registry();
     let escalation = surgecast_escalation::load_default_config(&registry);
     let mut engine = Engine::new(registry, EngineConfig::default(), &forecaster(), escalation);
     engine.set_feed_idle(0, Feed::Ambulance, true);

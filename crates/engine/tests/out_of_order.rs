@@ -1,39 +1,13 @@
 //! Out-of-order (within the allowed lateness) and duplicated input gives exactly the measures
 //! in-order input gives; events behind the watermark are refused as too late.
 
-use std::sync::Arc;
-
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use proptest::prelude::*;
 use surgecast_core::*;
 use surgecast_engine::{Applied, EngineConfig, SystemState};
 
-const REGISTRY: &str = r#"
-[system]
-name = "Test"
-ambulance_service = "Test Ambulance"
-
-[[site]]
-code = "RAA01"
-name = "Alpha General"
-short_name = "Alpha"
-trust = "Alpha Trust"
-locality = "North"
-kind = "type1"
-ed_capacity = 20
-ga_beds = 100
-cc_beds = 10
-latitude = 53.5
-longitude = -2.2
-"#;
-
-fn registry() -> Arc<SiteRegistry> {
-    Arc::new(SiteRegistry::from_toml_str(REGISTRY).unwrap())
-}
-
-fn start() -> EventTime {
-    Utc.with_ymd_and_hms(2026, 1, 5, 0, 0, 0).unwrap()
-}
+mod common;
+use common::{registry, start};
 
 /// A deterministic little day of events at one site from a list of patient parameters.
 fn events(patients: &[(u32, u32, bool, u32)]) -> Vec<FeedEvent> {
