@@ -16,7 +16,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::{TestHub, alerts_client};
+use support::{TestHub, alerts_client, request};
 use surgecast_proto::v1 as pb;
 use surgecast_proto::v1::subscribe_response::Item;
 use tokio::sync::Barrier;
@@ -82,10 +82,7 @@ async fn run(subscribers: usize, alerts: usize, rate: usize, burst: usize, stall
     let mut stalled_streams = Vec::new();
     for _ in 0..stalled {
         let stream = alerts_client(hub.narrow_channel(16 * 1024).await)
-            .subscribe(pb::SubscribeRequest {
-                filter: None,
-                resume_after: None,
-            })
+            .subscribe(request(None))
             .await
             .unwrap()
             .into_inner();
@@ -98,10 +95,7 @@ async fn run(subscribers: usize, alerts: usize, rate: usize, burst: usize, stall
         let ready = Arc::clone(&ready);
         tasks.push(tokio::spawn(async move {
             let mut stream = alerts_client(channel)
-                .subscribe(pb::SubscribeRequest {
-                    filter: None,
-                    resume_after: None,
-                })
+                .subscribe(request(None))
                 .await
                 .unwrap()
                 .into_inner();

@@ -5,19 +5,12 @@ mod support;
 
 use std::time::Duration;
 
-use support::{TestHub, alerts_client};
+use support::{TestHub, alerts_client, request};
 use surgecast_proto::v1 as pb;
 use surgecast_proto::v1::alert_service_client::AlertServiceClient;
 use surgecast_proto::v1::subscribe_response::Item;
 use tonic::Code;
 use tonic::codec::Streaming;
-
-fn request(resume_after: Option<u64>) -> pb::SubscribeRequest {
-    pb::SubscribeRequest {
-        filter: None,
-        resume_after,
-    }
-}
 
 /// The next `n` events' sequence numbers (heartbeats skipped).
 async fn take(stream: &mut Streaming<pb::SubscribeResponse>, n: usize) -> Vec<u64> {

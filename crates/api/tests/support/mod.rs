@@ -129,6 +129,14 @@ pub fn viewer(mut req: Request<()>) -> Result<Request<()>, Status> {
     Ok(req)
 }
 
+/// Subscribe to every alert (no filter), optionally resuming after a sequence number.
+pub fn request(resume_after: Option<u64>) -> surgecast_proto::v1::SubscribeRequest {
+    surgecast_proto::v1::SubscribeRequest {
+        filter: None,
+        resume_after,
+    }
+}
+
 pub fn alerts_client(channel: Channel) -> AlertServiceClient<InterceptedService<Channel, Authed>> {
     AlertServiceClient::with_interceptor(channel, viewer as Authed)
 }
