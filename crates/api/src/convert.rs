@@ -215,9 +215,18 @@ pub fn system_status(s: &StatusSnapshot, weights: &[(core::SiteId, f64)]) -> pb:
     }
 }
 
+/// Which grain a forecast is served at: it decides what a step's `date` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Hourly,
+    /// Steps are UK local days; their buckets start at 00:00 UTC of the day's date.
+    Daily,
+}
+
 pub fn forecast(
     f: &core::QuantileForecast,
     horizon: usize,
+    grain: Grain,
     accuracy: Option<pb::LiveAccuracy>,
 ) -> pb::ForecastResponse {
     pb::ForecastResponse {
@@ -234,9 +243,23 @@ pub fn forecast(
                 at: Some(timestamp(s.bucket.start())),
                 point: s.point,
                 quantiles: s.quantiles.clone(),
+                date: match grain {
+                    Grain::Hourly => String::new(),
+                    Grain::Daily => s.bucket.start().format("%Y-%m-%d").to_string(),
+                },
             })
             .collect(),
         accuracy,
+    }
+}
+
+pub fn accuracy(a: &surgecast_engine::LiveAccuracy) -> pb::LiveAccuracy {
+    pb::LiveAccuracy {
+        n: a.n as u64,
+        pinball: a.pinball,
+        mase: a.mase,
+        coverage_80: a.coverage_80,
+        coverage_95: a.coverage_95,
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use futures::Stream;
 use surgecast_core::{Measure, SiteId};
-use surgecast_engine::{HubHandle, Metrics};
+use surgecast_engine::{FORECAST_SERIES, HubHandle, Metrics, has_daily_series};
 use surgecast_proto::v1 as pb;
 use surgecast_proto::v1::destination_service_server::DestinationService;
 use surgecast_proto::v1::forecast_service_server::ForecastService;
@@ -15,7 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{Role, require};
-use crate::convert;
+use crate::convert::{self, Grain};
 use crate::destinations::{self, CandidateIn};
 
 /// The read-only services share one implementation over the hub's status snapshot.
@@ -115,6 +115,81 @@ impl StatusService for StatusApi {
     }
 }
 
+impl StatusApi {
+    /// One series' forecast at one grain: `horizon` steps of it (0 = all, at most `max`), with
+    /// the series' live accuracy at that grain.
+    fn forecast(
+        &self,
+        site: &str,
+        measure: &str,
+        horizon: u32,
+        grain: Grain,
+    ) -> Result<pb::ForecastResponse, Status> {
+        let code = convert::site(&self.hub.registry, site)?;
+        let measure: Measure = measure
+            .parse()
+            .map_err(|e: String| Status::invalid_argument(e))?;
+        let (max, unit, field) = match grain {
+            Grain::Hourly => (48, "hours", "horizon_hours"),
+            Grain::Daily => (84, "days", "horizon_days"),
+        };
+        if horizon > max {
+            return Err(Status::invalid_argument(format!(
+                "{field} is {horizon}; the hub forecasts 1 to {max} {unit} ahead (0 = all)"
+            )));
+        }
+        if grain == Grain::Daily && !has_daily_series(measure) {
+            let daily: Vec<&str> = FORECAST_SERIES
+                .iter()
+                .filter(|(m, _)| has_daily_series(*m))
+                .map(|(m, _)| m.as_str())
+                .collect();
+            return Err(Status::invalid_argument(format!(
+                "{measure} has no daily forecast: daily totals are forecast for count measures only ([{}]); use GetForecast for its hourly forecast",
+                daily.join(", ")
+            )));
+        }
+        let snapshot = self.hub.status.borrow();
+        let site = snapshot
+            .site(code.as_str())
+            .ok_or_else(|| Status::unavailable("the hub has not evaluated this site yet"))?;
+        let (forecasts, accuracy, needed) = match grain {
+            Grain::Hourly => (&site.forecasts, &site.accuracy, "not enough history yet"),
+            Grain::Daily => (
+                &site.daily_forecasts,
+                &site.daily_accuracy,
+                "a daily forecast needs 28 complete local days of history",
+            ),
+        };
+        let forecast = forecasts.iter().find(|f| f.measure == measure).ok_or_else(|| {
+            let have: Vec<&str> = forecasts.iter().map(|f| f.measure.as_str()).collect();
+            Status::not_found(format!(
+                "no current {} forecast of {measure} at {code} ({needed}, or not a forecast series); {} forecasts now: [{}]",
+                unit_word(grain),
+                unit_word(grain),
+                have.join(", ")
+            ))
+        })?;
+        let accuracy = accuracy
+            .iter()
+            .find(|(m, _)| *m == measure)
+            .map(|(_, a)| convert::accuracy(a));
+        let horizon = if horizon == 0 {
+            usize::MAX
+        } else {
+            horizon as usize
+        };
+        Ok(convert::forecast(forecast, horizon, grain, accuracy))
+    }
+}
+
+fn unit_word(grain: Grain) -> &'static str {
+    match grain {
+        Grain::Hourly => "hourly",
+        Grain::Daily => "daily",
+    }
+}
+
 #[tonic::async_trait]
 impl ForecastService for StatusApi {
     async fn get_forecast(
@@ -122,52 +197,26 @@ impl ForecastService for StatusApi {
         req: Request<pb::GetForecastRequest>,
     ) -> Result<Response<pb::ForecastResponse>, Status> {
         let started = Instant::now();
-        let r = (|| {
-            require(&req, Role::Viewer)?;
+        let r = require(&req, Role::Viewer).and_then(|_| {
             let req = req.get_ref();
-            let code = convert::site(&self.hub.registry, &req.site)?;
-            let measure: Measure = req
-                .measure
-                .parse()
-                .map_err(|e: String| Status::invalid_argument(e))?;
-            if req.horizon_hours > 48 {
-                return Err(Status::invalid_argument(format!(
-                    "horizon_hours is {}; the hub forecasts 1 to 48 hours ahead (0 = all)",
-                    req.horizon_hours
-                )));
-            }
-            let snapshot = self.hub.status.borrow();
-            let site = snapshot
-                .site(code.as_str())
-                .ok_or_else(|| Status::unavailable("the hub has not evaluated this site yet"))?;
-            let forecast = site.forecasts.iter().find(|f| f.measure == measure).ok_or_else(|| {
-                let have: Vec<&str> = site.forecasts.iter().map(|f| f.measure.as_str()).collect();
-                Status::not_found(format!(
-                    "no current forecast of {measure} at {code} (not enough history yet, or not a forecast series); forecasts now: [{}]",
-                    have.join(", ")
-                ))
-            })?;
-            let accuracy = site
-                .accuracy
-                .iter()
-                .find(|(m, _)| *m == measure)
-                .map(|(_, a)| pb::LiveAccuracy {
-                    n: a.n as u64,
-                    pinball: a.pinball,
-                    mase: a.mase,
-                    coverage_80: a.coverage_80,
-                    coverage_95: a.coverage_95,
-                });
-            let horizon = if req.horizon_hours == 0 {
-                usize::MAX
-            } else {
-                req.horizon_hours as usize
-            };
-            Ok(Response::new(convert::forecast(
-                forecast, horizon, accuracy,
-            )))
-        })();
+            self.forecast(&req.site, &req.measure, req.horizon_hours, Grain::Hourly)
+                .map(Response::new)
+        });
         self.observe("GetForecast", started, &r);
+        r
+    }
+
+    async fn get_daily_forecast(
+        &self,
+        req: Request<pb::GetDailyForecastRequest>,
+    ) -> Result<Response<pb::ForecastResponse>, Status> {
+        let started = Instant::now();
+        let r = require(&req, Role::Viewer).and_then(|_| {
+            let req = req.get_ref();
+            self.forecast(&req.site, &req.measure, req.horizon_days, Grain::Daily)
+                .map(Response::new)
+        });
+        self.observe("GetDailyForecast", started, &r);
         r
     }
 }

@@ -29,6 +29,14 @@ pub const FORECAST_SERIES: [(Measure, SeriesKind); 5] = [
     (Measure::MeanHandoverMins, SeriesKind::Level),
 ];
 
+/// Whether the engine keeps a daily series (daily totals, 1-84 day forecasts) of a measure:
+/// count series only, since a level read at the end of a day is not a daily quantity.
+pub fn has_daily_series(measure: Measure) -> bool {
+    FORECAST_SERIES
+        .iter()
+        .any(|&(m, kind)| m == measure && kind == SeriesKind::Count)
+}
+
 /// Something the engine decided, in the order it decided it.
 // Transitions dominate the output and are moved straight on to the log; boxing them would add
 // an allocation per alert for no gain.
@@ -205,7 +213,7 @@ impl Engine {
                     .map(|&(measure, kind)| SeriesSlot {
                         measure,
                         forecaster: SeriesForecaster::new(forecaster, kind),
-                        daily: (kind == SeriesKind::Count).then(|| DailySeries {
+                        daily: has_daily_series(measure).then(|| DailySeries {
                             forecaster: SeriesForecaster::new(&daily, kind),
                             open: None,
                             issued: None,

@@ -227,6 +227,10 @@ pub struct SiteStatus {
     pub data_age_secs: [Option<i64>; 3],
     pub forecasts: Vec<QuantileForecast>,
     pub accuracy: Vec<(Measure, surgecast_forecast::LiveAccuracy)>,
+    /// Latest 1-84 day forecasts of daily totals (count series that have made one).
+    pub daily_forecasts: Vec<QuantileForecast>,
+    /// Live accuracy of the daily series, for those with a daily forecast.
+    pub daily_accuracy: Vec<(Measure, surgecast_forecast::LiveAccuracy)>,
 }
 
 /// Everything the read side needs, rebuilt after each evaluation.
@@ -285,6 +289,12 @@ impl StatusSnapshot {
                     .iter()
                     .filter_map(|f| engine.accuracy(i, f.measure).map(|a| (f.measure, a)))
                     .collect();
+                let daily_forecasts: Vec<QuantileForecast> =
+                    engine.daily_forecasts(i).into_iter().cloned().collect();
+                let daily_accuracy = daily_forecasts
+                    .iter()
+                    .filter_map(|f| engine.daily_accuracy(i, f.measure).map(|a| (f.measure, a)))
+                    .collect();
                 SiteStatus {
                     code: site.code.clone(),
                     name: site.name.clone(),
@@ -296,6 +306,8 @@ impl StatusSnapshot {
                     data_age_secs,
                     forecasts,
                     accuracy,
+                    daily_forecasts,
+                    daily_accuracy,
                 }
             })
             .collect();

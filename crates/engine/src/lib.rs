@@ -22,10 +22,12 @@ pub mod system;
 pub use config::EngineConfig;
 pub use engine::{
     Engine, EngineCounters, EngineOutput, EngineSnapshot, FORECAST_SERIES, SNAPSHOT_FORMAT,
-    SnapshotError,
+    SnapshotError, has_daily_series,
 };
 pub use hub::{
     AlertLog, Appended, Clock, Command, HubHandle, LogError, ManualClock, StatusSnapshot,
 };
 pub use metrics::Metrics;
+/// The live accuracy of a series, as the status snapshot carries it.
+pub use surgecast_forecast::LiveAccuracy;
 pub use system::{Applied, SystemCounters, SystemState};

@@ -8,8 +8,9 @@ use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
 };
-use surgecast_core::{AlertState, Feed, Severity};
+use surgecast_core::{AlertState, Feed, Measure, QuantileForecast, Severity};
 use surgecast_feeds::RejectReason;
+use surgecast_forecast::LiveAccuracy;
 
 use crate::hub::StatusSnapshot;
 
@@ -22,6 +23,12 @@ pub const GRPC_STREAMS: [&str; 2] = ["alerts", "status"];
 /// Forecast quantiles exported as gauges (label `quantile_level`: Prometheus reserves `quantile`
 /// for summaries).
 pub const EXPORTED_QUANTILES: [f64; 5] = [0.05, 0.1, 0.5, 0.9, 0.95];
+
+/// Daily forecast horizons (days ahead) exported as gauges: tomorrow, one to four weeks, eight
+/// weeks and the full twelve. All 84 days x 19 levels would be ~1,600 series per site and
+/// measure; these six days x [`EXPORTED_QUANTILES`] are 30, enough for the "next weeks" panel
+/// a planner reads. The API serves every day and level.
+pub const EXPORTED_DAILY_HORIZONS: [u32; 6] = [1, 7, 14, 28, 56, 84];
 
 const SEVERITIES: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
 
@@ -47,6 +54,11 @@ pub struct Metrics {
     pub forecast_pinball: GaugeVec,
     pub forecast_mase: GaugeVec,
     pub forecast_coverage: GaugeVec,
+    /// Daily-total forecast quantiles at [`EXPORTED_DAILY_HORIZONS`] days ahead.
+    pub daily_forecast: GaugeVec,
+    pub daily_forecast_pinball: GaugeVec,
+    pub daily_forecast_mase: GaugeVec,
+    pub daily_forecast_coverage: GaugeVec,
     pub opel_level: IntGaugeVec,
     pub opel_score: GaugeVec,
     pub system_opel_level: IntGauge,
@@ -173,6 +185,34 @@ impl Metrics {
                 ns(
                     "forecast_interval_coverage_ratio",
                     "Rolling-window share of actuals inside the forecast interval (interval = 80 or 95)."
+                ),
+                &["site", "measure", "interval"]
+            )),
+            daily_forecast: reg!(GaugeVec::new(
+                ns(
+                    "daily_forecast",
+                    "Forecast quantile of a site's daily total (UK local day), days ahead of the last closed day."
+                ),
+                &["site", "measure", "horizon_days", "quantile_level"]
+            )),
+            daily_forecast_pinball: reg!(GaugeVec::new(
+                ns(
+                    "daily_forecast_pinball_loss",
+                    "Rolling-window average pinball loss of a daily series' 1-84 day forecasts against actuals."
+                ),
+                &["site", "measure"]
+            )),
+            daily_forecast_mase: reg!(GaugeVec::new(
+                ns(
+                    "daily_forecast_mase",
+                    "Rolling-window mean absolute scaled error of a daily series' point forecasts."
+                ),
+                &["site", "measure"]
+            )),
+            daily_forecast_coverage: reg!(GaugeVec::new(
+                ns(
+                    "daily_forecast_interval_coverage_ratio",
+                    "Rolling-window share of daily actuals inside the forecast interval (interval = 80 or 95)."
                 ),
                 &["site", "measure", "interval"]
             )),
@@ -349,41 +389,25 @@ impl Metrics {
                     .set(i64::from(level.number()));
                 self.opel_score.with_label_values(&[code]).set(score);
             }
-            for f in &site.forecasts {
-                for h in EXPORTED_HORIZONS {
-                    let Some(step) = f.steps.get(h as usize - 1) else {
-                        continue;
-                    };
-                    for q in EXPORTED_QUANTILES {
-                        if let Some(i) = f.levels.iter().position(|l| (l - q).abs() < 1e-9) {
-                            self.forecast
-                                .with_label_values(&[
-                                    code,
-                                    f.measure.as_str(),
-                                    &h.to_string(),
-                                    &format!("{q}"),
-                                ])
-                                .set(step.quantiles[i]);
-                        }
-                    }
-                }
-            }
-            for (measure, a) in &site.accuracy {
-                if a.n == 0 {
-                    continue;
-                }
-                let labels = [code, measure.as_str()];
-                self.forecast_pinball
-                    .with_label_values(&labels)
-                    .set(a.pinball);
-                self.forecast_mase.with_label_values(&labels).set(a.mase);
-                self.forecast_coverage
-                    .with_label_values(&[code, measure.as_str(), "80"])
-                    .set(a.coverage_80);
-                self.forecast_coverage
-                    .with_label_values(&[code, measure.as_str(), "95"])
-                    .set(a.coverage_95);
-            }
+            let hourly = ForecastGauges {
+                forecast: &self.forecast,
+                pinball: &self.forecast_pinball,
+                mase: &self.forecast_mase,
+                coverage: &self.forecast_coverage,
+            };
+            hourly.set(code, &site.forecasts, &EXPORTED_HORIZONS, &site.accuracy);
+            let daily = ForecastGauges {
+                forecast: &self.daily_forecast,
+                pinball: &self.daily_forecast_pinball,
+                mase: &self.daily_forecast_mase,
+                coverage: &self.daily_forecast_coverage,
+            };
+            daily.set(
+                code,
+                &site.daily_forecasts,
+                &EXPORTED_DAILY_HORIZONS,
+                &site.daily_accuracy,
+            );
         }
         if let (Some(level), Some(score)) = (s.system_level, s.system_score) {
             self.system_opel_level.set(i64::from(level.number()));
@@ -422,6 +446,60 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed metric families.
         let _ = encoder.encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+/// One cadence's forecast and live-accuracy gauges: hourly and daily ones are set alike.
+struct ForecastGauges<'a> {
+    forecast: &'a GaugeVec,
+    pinball: &'a GaugeVec,
+    mase: &'a GaugeVec,
+    coverage: &'a GaugeVec,
+}
+
+impl ForecastGauges<'_> {
+    /// Exports `forecasts` at `horizons` steps ahead and [`EXPORTED_QUANTILES`], and the
+    /// accuracy of series that have scored pairs.
+    fn set(
+        &self,
+        code: &str,
+        forecasts: &[QuantileForecast],
+        horizons: &[u32],
+        accuracy: &[(Measure, LiveAccuracy)],
+    ) {
+        for f in forecasts {
+            for &h in horizons {
+                let Some(step) = f.steps.get(h as usize - 1) else {
+                    continue;
+                };
+                for q in EXPORTED_QUANTILES {
+                    if let Some(i) = f.levels.iter().position(|l| (l - q).abs() < 1e-9) {
+                        self.forecast
+                            .with_label_values(&[
+                                code,
+                                f.measure.as_str(),
+                                &h.to_string(),
+                                &format!("{q}"),
+                            ])
+                            .set(step.quantiles[i]);
+                    }
+                }
+            }
+        }
+        for (measure, a) in accuracy {
+            if a.n == 0 {
+                continue;
+            }
+            let labels = [code, measure.as_str()];
+            self.pinball.with_label_values(&labels).set(a.pinball);
+            self.mase.with_label_values(&labels).set(a.mase);
+            self.coverage
+                .with_label_values(&[code, measure.as_str(), "80"])
+                .set(a.coverage_80);
+            self.coverage
+                .with_label_values(&[code, measure.as_str(), "95"])
+                .set(a.coverage_95);
+        }
     }
 }
 
@@ -504,6 +582,8 @@ mod tests {
             data_age_secs: [None; 3],
             forecasts: Vec::new(),
             accuracy: Vec::new(),
+            daily_forecasts: Vec::new(),
+            daily_accuracy: Vec::new(),
         }
     }
 
@@ -540,5 +620,72 @@ mod tests {
                 .get(),
             1
         );
+    }
+
+    #[test]
+    fn daily_forecasts_export_the_chosen_days_and_levels_with_their_accuracy() {
+        use surgecast_core::{ForecastStep, HourBucket, STANDARD_QUANTILES};
+        let code = SiteId::new("R0A02").unwrap();
+        // Day k's quantile at level l is 100 k + 100 l, so each gauge says which it came from.
+        let forecast = QuantileForecast {
+            site: code.clone(),
+            measure: Measure::EdArrivals,
+            origin: HourBucket(24 * 20_000),
+            model: "poisson_glm".into(),
+            levels: STANDARD_QUANTILES.to_vec(),
+            steps: (1..=84)
+                .map(|k| ForecastStep {
+                    bucket: HourBucket(24 * (20_000 + k)),
+                    point: 100.0 * k as f64 + 50.0,
+                    quantiles: STANDARD_QUANTILES
+                        .iter()
+                        .map(|l| 100.0 * k as f64 + 100.0 * l)
+                        .collect(),
+                })
+                .collect(),
+        };
+        let accuracy = LiveAccuracy {
+            n: 84,
+            pinball: 3.5,
+            mase: 0.7,
+            coverage_80: 0.81,
+            coverage_95: 0.94,
+        };
+        let mut status = site(&code);
+        status.daily_forecasts = vec![forecast];
+        status.daily_accuracy = vec![(Measure::EdArrivals, accuracy)];
+        let mut snapshot = StatusSnapshot::empty();
+        snapshot.sites = vec![status];
+        let m = Metrics::new();
+        m.update_from_status(&snapshot);
+        let text = m.render();
+        let daily = series(&text, "surgecast_daily_forecast");
+        assert_eq!(
+            daily.len(),
+            EXPORTED_DAILY_HORIZONS.len() * EXPORTED_QUANTILES.len()
+        );
+        let gauge = |days: &str, q: &str| {
+            m.daily_forecast
+                .with_label_values(&[code.as_str(), "ed_arrivals", days, q])
+                .get()
+        };
+        assert!((gauge("1", "0.05") - 105.0).abs() < 1e-9);
+        assert!((gauge("28", "0.5") - 2850.0).abs() < 1e-9);
+        assert!((gauge("84", "0.95") - 8495.0).abs() < 1e-9);
+        let labels = [code.as_str(), "ed_arrivals"];
+        assert_eq!(
+            m.daily_forecast_pinball.with_label_values(&labels).get(),
+            3.5
+        );
+        assert_eq!(m.daily_forecast_mase.with_label_values(&labels).get(), 0.7);
+        assert_eq!(
+            m.daily_forecast_coverage
+                .with_label_values(&[code.as_str(), "ed_arrivals", "95"])
+                .get(),
+            0.94
+        );
+        // Daily figures do not leak into the hourly families.
+        assert!(series(&text, "surgecast_forecast").is_empty());
+        assert!(series(&text, "surgecast_forecast_mase").is_empty());
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use surgecast_core::*;
-use surgecast_engine::{Engine, EngineConfig};
+use surgecast_engine::{Engine, EngineConfig, Metrics, StatusSnapshot};
 use surgecast_forecast::{FLOW_MODEL, ForecasterConfig, ModelFamily};
 
 mod common;
@@ -123,5 +123,42 @@ fn count_series_get_daily_forecasts_84_days_ahead() {
         engine.forecasts()[0]
             .iter()
             .all(|f| f.steps.len() == 48 && f.steps[1].bucket.0 - f.steps[0].bucket.0 == 1)
+    );
+
+    // The read side (API and metrics) gets the daily forecast and the daily series' accuracy,
+    // scored on the days closed since the first daily forecast.
+    let status = StatusSnapshot::from_engine(&engine);
+    let site = &status.sites[0];
+    assert_eq!(
+        site.daily_forecasts
+            .iter()
+            .map(|f| f.measure)
+            .collect::<Vec<_>>(),
+        [Measure::EdArrivals, Measure::AmbulanceIncidents]
+    );
+    assert_eq!(&&site.daily_forecasts[0], arrivals);
+    let (measure, acc) = site.daily_accuracy[0];
+    assert_eq!(measure, Measure::EdArrivals);
+    let direct = engine.daily_accuracy(0, Measure::EdArrivals).unwrap();
+    assert_eq!((acc.n, acc.pinball), (direct.n, direct.pinball));
+    // A constant series has no naive error to scale by, so its MASE is NaN; pinball and
+    // coverage are what this run can check.
+    assert!(
+        acc.n > 0 && acc.pinball < 3.0 && acc.coverage_95 > 0.5,
+        "{acc:?}"
+    );
+    let metrics = Metrics::new();
+    metrics.update_from_status(&status);
+    let week_median = metrics
+        .daily_forecast
+        .with_label_values(&["RAA01", "ed_arrivals", "7", "0.5"])
+        .get();
+    assert_eq!(week_median, arrivals.steps[6].quantiles[9]);
+    assert_eq!(
+        metrics
+            .daily_forecast_pinball
+            .with_label_values(&["RAA01", "ed_arrivals"])
+            .get(),
+        acc.pinball
     );
 }

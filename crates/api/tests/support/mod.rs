@@ -25,7 +25,7 @@ pub struct TestHub {
     pub registry: Arc<SiteRegistry>,
     pub metrics: Metrics,
     shutdown: watch::Sender<bool>,
-    _status: watch::Sender<Arc<StatusSnapshot>>,
+    status: watch::Sender<Arc<StatusSnapshot>>,
     _commands: mpsc::Receiver<Command>,
 }
 
@@ -66,7 +66,7 @@ impl TestHub {
             registry,
             metrics,
             shutdown,
-            _status: status_tx,
+            status: status_tx,
             _commands: commands_rx,
         }
     }
@@ -74,6 +74,11 @@ impl TestHub {
     pub fn site(&self, i: usize) -> SiteId {
         let sites = self.registry.sites();
         sites[i % sites.len()].code.clone()
+    }
+
+    /// Publishes a status snapshot, as the engine's task does after each evaluation.
+    pub fn publish(&self, snapshot: StatusSnapshot) {
+        let _ = self.status.send(Arc::new(snapshot));
     }
 
     /// Appends the next alert-log entry, as the engine's task does after an evaluation.
