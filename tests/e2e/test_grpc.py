@@ -249,6 +249,18 @@ def test_status_forecast_and_destinations(hub):
     ]:
         code, details = code_of(lambda: forecasts.GetForecast(bad, metadata=VIEWER))
         assert code == grpc.StatusCode.INVALID_ARGUMENT and says in details, details
+    # Daily forecasts need 28 complete local days of history; this demo has five, so the hub
+    # must say so rather than serve anything (values are checked by crates/api/tests/forecasts.rs
+    # and the engine's forecast_paths test, which run long enough).
+    code, details = code_of(lambda: forecasts.GetDailyForecast(
+        status_pb2.GetDailyForecastRequest(site="R0A66", measure="ed_arrivals"), metadata=VIEWER))
+    assert code == grpc.StatusCode.NOT_FOUND and "28 complete local days" in details, details
+    for bad, says in [
+        (status_pb2.GetDailyForecastRequest(site="R0A66", measure="ed_arrivals", horizon_days=85), "horizon_days"),
+        (status_pb2.GetDailyForecastRequest(site="R0A66", measure="ed_occupancy_pct"), "count measures only"),
+    ]:
+        code, details = code_of(lambda: forecasts.GetDailyForecast(bad, metadata=VIEWER))
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and says in details, details
 
     dest = status_pb2_grpc.DestinationServiceStub(ch)
     ranked = dest.RankDestinations(status_pb2.RankDestinationsRequest(latitude=53.48, longitude=-2.24),
