@@ -19,6 +19,7 @@
 //! [`QuantileForecast`]: surgecast_core::QuantileForecast
 
 pub mod backtest;
+pub mod bed_flow;
 pub mod calendar;
 pub mod calibrate;
 pub mod config;
@@ -33,6 +34,7 @@ pub use backtest::{
     BacktestConfig, BacktestError, BacktestReport, CsvSeries, CsvSpec, ModelRow, parse_csv,
     run_backtest,
 };
+pub use bed_flow::{BED_FLOW_HISTORY_HOURS, BED_FLOW_MODEL, BedFlow, BedHour};
 pub use calendar::{Cadence, Calendar, Clock, Holidays};
 pub use calibrate::Calibrator;
 pub use config::{DAILY_CALIBRATION_DAYS, FitSettings, ForecasterConfig, ModelFamily, SeriesKind};
