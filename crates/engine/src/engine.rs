@@ -14,7 +14,8 @@ use surgecast_escalation::{
     SilenceId, SilenceMatcher, SiteInput,
 };
 use surgecast_forecast::{
-    Cadence, Calendar, ForecasterConfig, Holidays, SeriesForecaster, SeriesKind, occupancy_forecast,
+    BedFlow, BedHour, Cadence, Calendar, ForecasterConfig, Holidays, OccupancyForecast,
+    SeriesForecaster, SeriesKind, occupancy_forecast,
 };
 
 use crate::config::EngineConfig;
@@ -63,6 +64,10 @@ pub struct EngineCounters {
     pub flow_forecasts: u64,
     /// Daily (1-84 day) forecasts issued.
     pub daily_forecasts: u64,
+    /// G&A occupancy forecasts made by the bed flow model (issued only while it scores better
+    /// on the held-out window than the series' own model).
+    #[serde(default)]
+    pub bed_flow_forecasts: u64,
 }
 
 struct SeriesSlot {
@@ -148,6 +153,9 @@ pub struct EngineSnapshot {
     latest: Vec<SiteMeasures>,
     evaluated_at: Option<EventTime>,
     counters: EngineCounters,
+    /// Per site, the G&A bed flow (absent from snapshots written before it existed).
+    #[serde(default)]
+    bed_flows: Vec<Option<BedFlow>>,
 }
 
 impl EngineSnapshot {
@@ -188,6 +196,8 @@ pub struct Engine {
     /// The last completed evaluation point.
     evaluated_at: Option<EventTime>,
     pub counters: EngineCounters,
+    /// Per site with G&A beds and an ED, the bed flow behind its G&A occupancy forecast.
+    bed_flows: Vec<Option<BedFlow>>,
 }
 
 fn is_hour(t: EventTime) -> bool {
@@ -223,7 +233,15 @@ impl Engine {
             })
             .collect();
         let n = registry.len();
+        let bed_flows = registry
+            .sites()
+            .iter()
+            .map(|site| {
+                (forecaster.bed_flow && has_bed_flow(site)).then(|| BedFlow::new(forecaster))
+            })
+            .collect();
         Self {
+            bed_flows,
             state: SystemState::new(registry, config),
             series,
             forecasts: vec![Vec::new(); n],
@@ -259,6 +277,7 @@ impl Engine {
             latest: self.latest.clone(),
             evaluated_at: self.evaluated_at,
             counters: self.counters,
+            bed_flows: self.bed_flows.clone(),
         }
     }
 
@@ -290,7 +309,28 @@ impl Engine {
                 "per-site vectors do not match the site list",
             ));
         }
+        if !snap.bed_flows.is_empty() && snap.bed_flows.len() != n {
+            return Err(SnapshotError::Inconsistent(
+                "bed flows do not match the site list",
+            ));
+        }
         let escalator = Escalator::restore(escalation, &registry, snap.escalation);
+        let bed_flows = if snap.bed_flows.is_empty() {
+            // A snapshot from before the bed flow: start learning it now, with the settings
+            // of the site's G&A occupancy forecaster.
+            registry
+                .sites()
+                .iter()
+                .zip(&snap.series)
+                .map(|(site, slots)| {
+                    let ga = slots.iter().find(|s| s.0 == Measure::GaOccupancyPct)?;
+                    let config = ga.1.config();
+                    (config.bed_flow && has_bed_flow(site)).then(|| BedFlow::new(config))
+                })
+                .collect()
+        } else {
+            snap.bed_flows
+        };
         let series = snap
             .series
             .into_iter()
@@ -315,6 +355,7 @@ impl Engine {
             latest: snap.latest,
             evaluated_at: snap.evaluated_at,
             counters: snap.counters,
+            bed_flows,
         })
     }
 
@@ -399,6 +440,24 @@ impl Engine {
                         && daily.close_hour(&self.local, closed, value, &site.code, slot.measure)
                     {
                         self.counters.daily_forecasts += 1;
+                    }
+                    if slot.measure == Measure::GaOccupancyPct {
+                        let hour = self.state.ga_flow_hour(i, closed, at, value);
+                        let arrivals = fresh.iter().find(|f| f.measure == Measure::EdArrivals);
+                        if let Some(ga) = ga_bed_flow(
+                            self.bed_flows[i].as_mut(),
+                            closed,
+                            hour,
+                            &mut slot.forecaster,
+                            arrivals,
+                            &self.levels,
+                        ) {
+                            slot.forecaster.issue_external(&ga.forecast, &ga.intervals);
+                            self.counters.forecasts += 1;
+                            self.counters.bed_flow_forecasts += 1;
+                            fresh.push(ga.forecast);
+                            continue;
+                        }
                     }
                     // ED occupancy follows from who is in the department, who is forecast to
                     // arrive and how long patients stay (the flow model), once stays are known.
@@ -505,6 +564,17 @@ impl Engine {
         self.slot(site, measure).map(|s| s.forecaster.accuracy())
     }
 
+    /// The G&A occupancy series' held-out scores at their last refits (mean pinball loss over
+    /// the standard levels): (bed flow, the series' own chosen model). The bed flow is issued
+    /// while the first is lower.
+    pub fn ga_held_out_scores(&self, site: usize) -> (Option<f64>, Option<f64>) {
+        let flow = self.bed_flows.get(site).and_then(|f| f.as_ref()?.score());
+        let own = self
+            .slot(site, Measure::GaOccupancyPct)
+            .and_then(|s| s.forecaster.chosen_score());
+        (flow, own)
+    }
+
     /// Name of the model currently chosen for a series.
     pub fn model_name(&self, site: usize, measure: Measure) -> Option<&str> {
         self.slot(site, measure)?.forecaster.model_name()
@@ -548,6 +618,36 @@ impl Engine {
             .clock()
             .now()
             .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    }
+}
+
+/// Whether a site's G&A occupancy can be forecast by the bed flow: it needs G&A beds and an ED
+/// whose arrivals and admissions drive them.
+fn has_bed_flow(site: &surgecast_core::Site) -> bool {
+    site.ga_beds > 0 && site.ed_capacity > 0
+}
+
+/// Records the closed hour's bed flow and, when the bed flow scores better on the held-out
+/// window than the G&A series' own model (refitting either when due), its forecast on the
+/// arrivals forecast's hours. `None` leaves the series to its own model.
+fn ga_bed_flow(
+    flow: Option<&mut BedFlow>,
+    closed: HourBucket,
+    hour: BedHour,
+    own: &mut SeriesForecaster,
+    arrivals: Option<&QuantileForecast>,
+    levels: &[f64],
+) -> Option<OccupancyForecast> {
+    let flow = flow?;
+    flow.observe(closed, hour);
+    flow.refit_if_due();
+    let arrivals = arrivals?;
+    let flow_score = flow.score()?;
+    let own_score = own.held_out_score()?;
+    if flow_score < own_score {
+        flow.forecast(arrivals, levels)
+    } else {
+        None
     }
 }
 

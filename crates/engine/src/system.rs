@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
-use surgecast_core::{EventTime, FeedEvent, SiteMeasures, SiteRegistry};
+use surgecast_core::{EventTime, FeedEvent, HourBucket, SiteMeasures, SiteRegistry};
+use surgecast_forecast::BedHour;
 
 use crate::clock::EventClock;
 use crate::config::EngineConfig;
@@ -197,6 +198,28 @@ impl SystemState {
             ae.census_elapsed_mins(at, self.max_stay()),
             ae.recent_stays_mins(at),
         )
+    }
+
+    /// One site's G&A bed flow over the closed hour `closed` (evaluated at its end, `at`):
+    /// occupancy, the percentage one patient makes, and the ED's admissions and arrivals.
+    pub fn ga_flow_hour(
+        &self,
+        site: usize,
+        closed: HourBucket,
+        at: EventTime,
+        occupancy_pct: Option<f64>,
+    ) -> BedHour {
+        let state = &self.sites[site];
+        let max_age = Duration::hours(self.config.max_bed_snapshot_age_hours);
+        BedHour {
+            occupancy_pct,
+            per_patient: state
+                .beds
+                .ga_available_at(at, max_age)
+                .map(|a| 100.0 / f64::from(a)),
+            ed_admissions: state.ae.admitted_in(closed),
+            ed_arrivals: state.ae.arrivals_in(closed).all,
+        }
     }
 
     fn max_stay(&self) -> Duration {

@@ -41,6 +41,12 @@ pub const BED_FLOW_MODEL: &str = "bed_flow";
 /// Hours of bed flow kept: four weeks, four samples of every hour of the week.
 pub const BED_FLOW_HISTORY_HOURS: usize = 28 * 24;
 
+/// G&A occupancy cannot pass 100%: occupied beds are at most those open (escalation beds
+/// included; the bed feed refuses more). A full hospital leaves the patients it cannot admit in
+/// the ED, so the path and its quantiles are capped there (the quantiles of a capped quantity
+/// are the capped quantiles).
+const FULL_PCT: f64 = 100.0;
+
 /// Longest arrival-to-admission lag tried (hours): the 12-hour standard.
 const MAX_LAG: usize = 12;
 
@@ -74,6 +80,12 @@ struct BedFlowFit {
 /// The hour-of-week pattern of the flow, from the history up to an origin.
 struct Pattern {
     share: f64,
+    /// Mean occupancy (%) over the history.
+    level: f64,
+    /// Pull of the other net flow back towards `level` per hour (≤ 0): discharges (and
+    /// cancelled electives) rise with occupancy, which keeps a hospital's occupancy from
+    /// drifting like a random walk.
+    pull: f64,
     /// Mean other net flow per local hour of week (hour-of-day mean where a slot is empty).
     net: Vec<f64>,
     /// Variance of the other net flow about `net`, per local hour of day.
@@ -83,6 +95,8 @@ struct Pattern {
 /// One site's G&A bed flow: a bounded history of [`BedHour`]s and the flow model fitted on it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BedFlow {
+    /// The hourly forecaster's configuration: horizon, refit cadence and held-out window.
+    config: ForecasterConfig,
     calendar: Calendar,
     /// Hour of `hours[0]`.
     start: Option<i64>,
@@ -94,6 +108,7 @@ impl BedFlow {
     /// An empty flow history on the forecaster's civil clock.
     pub fn new(config: &ForecasterConfig) -> Self {
         Self {
+            config: config.clone(),
             calendar: Calendar::new(Cadence::Hourly, config.clock, config.holidays.clone()),
             start: None,
             hours: VecDeque::with_capacity(BED_FLOW_HISTORY_HOURS + 1),
@@ -171,15 +186,19 @@ impl BedFlow {
     fn pattern(&self, upto: usize) -> Option<Pattern> {
         let start = self.start?;
         let share = self.share(0, upto)?;
-        let nets: Vec<(i64, f64)> = (1..upto)
-            .filter_map(|k| Some((start + k as i64, self.net(k)?)))
+        // (hour, net flow, occupancy at the start of the hour)
+        let nets: Vec<(i64, f64, f64)> = (1..upto)
+            .filter_map(|k| {
+                let before = self.hours.get(k - 1)?.occupancy_pct?;
+                Some((start + k as i64, self.net(k)?, before))
+            })
             .collect();
         if nets.len() < MIN_PATTERN_HOURS / 2 {
             return None;
         }
         let mean_by = |slots: usize, slot: &dyn Fn(i64) -> usize| -> Vec<Option<f64>> {
             let mut sum = vec![(0.0, 0usize); slots];
-            for &(t, v) in &nets {
+            for &(t, v, _) in &nets {
                 let s = &mut sum[slot(t)];
                 *s = (s.0 + v, s.1 + 1);
             }
@@ -192,9 +211,21 @@ impl BedFlow {
         let net: Vec<f64> = (0..168)
             .map(|slot| by_week[slot].or(by_hour[slot % 24]).unwrap_or(0.0))
             .collect();
+        let level = nets.iter().map(|n| n.2).sum::<f64>() / nets.len() as f64;
+        // Least squares of the slot-demeaned net flow on the occupancy's deviation from its
+        // mean; never a push away from it.
+        let (sxy, sxx) = nets.iter().fold((0.0, 0.0), |(xy, xx), &(t, v, o)| {
+            let (x, y) = (o - level, v - net[self.calendar.slot(t)]);
+            (xy + x * y, xx + x * x)
+        });
+        let pull = if sxx > 0.0 {
+            (sxy / sxx).clamp(-1.0, 0.0)
+        } else {
+            0.0
+        };
         let mut sq = vec![(0.0, 0usize); 24];
-        for &(t, v) in &nets {
-            let e = v - net[self.calendar.slot(t)];
+        for &(t, v, o) in &nets {
+            let e = v - net[self.calendar.slot(t)] - pull * (o - level);
             let s = &mut sq[self.calendar.hour(t)];
             *s = (s.0 + e * e, s.1 + 1);
         }
@@ -203,7 +234,13 @@ impl BedFlow {
             .into_iter()
             .map(|(s, c)| if c > 1 { s / c as f64 } else { pooled })
             .collect();
-        Some(Pattern { share, net, var })
+        Some(Pattern {
+            share,
+            level,
+            pull,
+            net,
+            var,
+        })
     }
 
     /// Mean and scale of the occupancy `1..=horizon` hours after the hour at position `s`.
@@ -230,8 +267,12 @@ impl BedFlow {
             };
             let admissions = pattern.share * arrivals;
             let t = t0 + j as i64;
-            mean += per * admissions + pattern.net[self.calendar.slot(t)];
-            var += per * per * admissions + pattern.var[self.calendar.hour(t)];
+            let keep = 1.0 + pattern.pull;
+            mean += per * admissions
+                + pattern.net[self.calendar.slot(t)]
+                + pattern.pull * (mean - pattern.level);
+            mean = mean.min(FULL_PCT);
+            var = keep * keep * var + per * per * admissions + pattern.var[self.calendar.hour(t)];
             out.push(StepDist::Scaled {
                 mean,
                 scale: var.sqrt().max(1e-6),
@@ -244,10 +285,11 @@ impl BedFlow {
     /// old: rolling origins every `calibration_origin_every_hours` over the last
     /// `calibration_hours`, as the series' own models are scored. The held-out forecasts use
     /// the recorded arrivals (the live ones use the arrivals forecast).
-    pub fn refit_if_due(&mut self, config: &ForecasterConfig) {
+    pub fn refit_if_due(&mut self) {
         let Some(last) = self.last() else {
             return;
         };
+        let config = &self.config;
         if self
             .fit
             .as_ref()
@@ -304,7 +346,12 @@ impl BedFlow {
         let (mut loss, mut count) = (0.0, 0usize);
         for (i, h) in held.iter().enumerate() {
             for (step, d, y) in h {
-                let q = step_quantiles(d, *step, Some(&cross[i % 2]), &STANDARD_QUANTILES);
+                let q = capped(step_quantiles(
+                    d,
+                    *step,
+                    Some(&cross[i % 2]),
+                    &STANDARD_QUANTILES,
+                ));
                 loss += mean_pinball(&STANDARD_QUANTILES, &q, *y);
                 count += 1;
             }
@@ -350,12 +397,17 @@ impl BedFlow {
             .zip(&arrivals.steps)
             .enumerate()
             .map(|(i, (d, a))| {
-                let iq = step_quantiles(d, i + 1, Some(&fit.calibrator), &INTERVAL_LEVELS);
+                let iq = capped(step_quantiles(
+                    d,
+                    i + 1,
+                    Some(&fit.calibrator),
+                    &INTERVAL_LEVELS,
+                ));
                 intervals.push([iq[0], iq[1], iq[2], iq[3]]);
                 ForecastStep {
                     bucket: a.bucket,
                     point: d.mean(),
-                    quantiles: step_quantiles(d, i + 1, Some(&fit.calibrator), levels),
+                    quantiles: capped(step_quantiles(d, i + 1, Some(&fit.calibrator), levels)),
                 }
             })
             .collect();
@@ -373,6 +425,13 @@ impl BedFlow {
     }
 }
 
+fn capped(mut quantiles: Vec<f64>) -> Vec<f64> {
+    for q in &mut quantiles {
+        *q = q.min(FULL_PCT);
+    }
+    quantiles
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,8 +441,7 @@ mod tests {
     /// arrive; 10 arrivals an hour by day, 4 by night; discharges take 30 patients between
     /// 14:00 and 17:00 and electives bring 8 at 09:00 on weekdays. Occupancy balances daily.
     fn hospital(days: i64, start: i64) -> (BedFlow, Vec<BedHour>) {
-        let config = ForecasterConfig::default();
-        let mut flow = BedFlow::new(&config);
+        let mut flow = BedFlow::new(&ForecasterConfig::default());
         let mut occupied: f64 = 450.0;
         let mut arrivals = VecDeque::new();
         let mut hours = Vec::new();
@@ -444,8 +502,7 @@ mod tests {
     #[test]
     fn learns_the_lag_and_the_discharge_pattern_and_forecasts_the_path() {
         let (mut flow, hours) = hospital(28, MONDAY);
-        let config = ForecasterConfig::default();
-        flow.refit_if_due(&config);
+        flow.refit_if_due();
         assert_eq!(flow.lag(), Some(4));
         // A deterministic hospital is forecast almost exactly.
         let score = flow.score().unwrap();
@@ -460,7 +517,12 @@ mod tests {
         assert_eq!(f.forecast.steps.len(), 48);
         for (j, s) in f.forecast.steps.iter().enumerate() {
             let y = ahead[hours.len() + j].occupancy_pct.unwrap();
-            assert!((s.point - y).abs() < 0.5, "step {}: {} vs {y}", j + 1, s.point);
+            assert!(
+                (s.point - y).abs() < 0.5,
+                "step {}: {} vs {y}",
+                j + 1,
+                s.point
+            );
             assert!(s.quantiles[0] <= s.quantiles[1] && s.quantiles[1] <= s.quantiles[2]);
         }
         for (s, iv) in f.forecast.steps.iter().zip(&f.intervals) {
@@ -470,12 +532,11 @@ mod tests {
 
     #[test]
     fn no_fit_without_three_weeks_and_no_forecast_off_origin() {
-        let config = ForecasterConfig::default();
         let (mut flow, _) = hospital(20, MONDAY);
-        flow.refit_if_due(&config);
+        flow.refit_if_due();
         assert_eq!(flow.score(), None);
         let (mut flow, _) = hospital(28, MONDAY);
-        flow.refit_if_due(&config);
+        flow.refit_if_due();
         let stale = arrivals_forecast(MONDAY + 10, &flow.calendar);
         assert!(flow.forecast(&stale, &[0.5]).is_none());
     }

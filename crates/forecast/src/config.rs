@@ -112,6 +112,9 @@ pub struct ForecasterConfig {
     pub clock: Clock,
     /// Public holidays for calendar features.
     pub holidays: Holidays,
+    /// Let the bed flow model (`bed_flow`) compete for G&A occupancy: issued while its
+    /// held-out score beats the series' own model. `false` keeps G&A on its own history.
+    pub bed_flow: bool,
 }
 
 impl Default for ForecasterConfig {
@@ -135,6 +138,7 @@ impl Default for ForecasterConfig {
             accuracy_window: 96 * 14,
             clock: Clock::UkCivil,
             holidays: Holidays::EnglandWales,
+            bed_flow: true,
         }
     }
 }

@@ -83,6 +83,11 @@ impl SeriesForecaster {
         }
     }
 
+    /// The configuration the forecaster was made with.
+    pub fn config(&self) -> &ForecasterConfig {
+        &self.config
+    }
+
     pub fn kind(&self) -> SeriesKind {
         self.kind
     }
@@ -163,21 +168,9 @@ impl SeriesForecaster {
     /// daily forecast are the first hours of its days); refits (including model selection)
     /// when due. None until `min_history_hours` steps are observed.
     pub fn forecast(&mut self, site: &SiteId, measure: Measure) -> Option<QuantileForecast> {
-        let origin = self.last_bucket()?;
-        let start = self.start?;
-        if self.observed() < self.config.min_history_hours.max(2) {
-            return None;
-        }
-        let values = self.history();
+        let (origin, start, values) = self.refit_if_due()?;
         let calendar = self.calendar.clone();
         let view = SeriesView::new(&calendar, start, &values);
-        let due = match self.fitted_at {
-            None => true,
-            Some(at) => origin - at >= self.config.refit_every_hours.max(1) as i64,
-        };
-        if due || self.model.is_none() {
-            self.refit(&view, origin);
-        }
         let model = self.model.as_ref()?.calibrated();
         let horizon = self.config.horizon_hours.max(1);
         let main = model.forecast(&view, horizon, &self.config.levels);
@@ -217,6 +210,45 @@ impl SeriesForecaster {
                 })
                 .collect(),
         })
+    }
+
+    /// Refits (with model selection) when due; `(origin, start, history)` once there is enough
+    /// history to forecast from.
+    fn refit_if_due(&mut self) -> Option<(i64, i64, Vec<f64>)> {
+        let origin = self.last_bucket()?;
+        let start = self.start?;
+        if self.observed() < self.config.min_history_hours.max(2) {
+            return None;
+        }
+        let values = self.history();
+        let due = match self.fitted_at {
+            None => true,
+            Some(at) => origin - at >= self.config.refit_every_hours.max(1) as i64,
+        };
+        if due || self.model.is_none() {
+            let calendar = self.calendar.clone();
+            self.refit(&SeriesView::new(&calendar, start, &values), origin);
+        }
+        Some((origin, start, values))
+    }
+
+    /// The held-out score (mean pinball loss over the standard levels, cross-fitted) of the
+    /// model the series would forecast with, refitting first when due, without issuing a
+    /// forecast: what a model from outside (the engine's bed flow) must beat to be issued.
+    pub fn held_out_score(&mut self) -> Option<f64> {
+        self.refit_if_due()?;
+        self.chosen_score()
+    }
+
+    /// The held-out score of the current model's family at its last refit.
+    pub fn chosen_score(&self) -> Option<f64> {
+        let model = self.model.as_ref()?;
+        let family = model.family();
+        model
+            .selection
+            .iter()
+            .find(|s| s.family == family)
+            .and_then(|s| s.score)
     }
 
     fn refit(&mut self, view: &SeriesView<'_>, origin: i64) {

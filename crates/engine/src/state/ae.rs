@@ -102,6 +102,18 @@ impl AeState {
         self.arrivals.get(&bucket).copied().unwrap_or_default()
     }
 
+    /// ED departures admitted (to a bed in this hospital) in one hour bucket: the ED's part of
+    /// the G&A bed flow.
+    pub fn admitted_in(&self, bucket: HourBucket) -> u32 {
+        self.completed
+            .iter()
+            .filter(|c| {
+                c.disposition == Disposition::Admitted
+                    && HourBucket::containing(c.departure) == bucket
+            })
+            .count() as u32
+    }
+
     /// Writes the A&E measures as of `at` into `out`. `ed_capacity` is the occupancy denominator.
     pub fn measures_at(
         &self,

@@ -50,7 +50,9 @@ impl BedsState {
         }
     }
 
-    pub fn measures_at(&self, at: EventTime, max_age: Duration, out: &mut SiteMeasures) {
+    /// Per bed type, the sum over bed groups of each group's latest snapshot before `at` that is
+    /// at most `max_age` old.
+    fn totals_at(&self, at: EventTime, max_age: Duration) -> HashMap<BedType, Totals> {
         let mut totals: HashMap<BedType, Totals> = HashMap::new();
         for ((_, bed_type), history) in &self.groups {
             let latest = history.iter().rev().find(|s| s.time < at);
@@ -62,6 +64,19 @@ impl BedsState {
                 t.escalation += s.escalation_open.0;
             }
         }
+        totals
+    }
+
+    /// G&A beds available (open + escalation) as of `at`, as `ga_occupancy_pct` counts them.
+    pub fn ga_available_at(&self, at: EventTime, max_age: Duration) -> Option<u32> {
+        self.totals_at(at, max_age)
+            .get(&BedType::GeneralAcute)
+            .map(|t| t.available)
+            .filter(|&a| a > 0)
+    }
+
+    pub fn measures_at(&self, at: EventTime, max_age: Duration, out: &mut SiteMeasures) {
+        let totals = self.totals_at(at, max_age);
         let pct = |num: u32, den: u32| (den > 0).then(|| 100.0 * f64::from(num) / f64::from(den));
         let ga = totals.get(&BedType::GeneralAcute).copied();
         let cc = totals.get(&BedType::CriticalCare).copied();
