@@ -46,7 +46,7 @@ fn hospital(days: i64, discharges: i64, config: &ForecasterConfig) -> Engine {
                 acuity: Acuity::new(3).unwrap(),
             },
         ));
-        let (stay, disposition) = if n % 5 == 0 {
+        let (stay, disposition) = if n.is_multiple_of(5) {
             (240, Disposition::Admitted)
         } else {
             (180, Disposition::Discharged)
