@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Timelike};
 use surgecast_core::*;
-use surgecast_engine::{Engine, EngineConfig};
+use surgecast_engine::{Engine, EngineConfig, EngineSnapshot};
 use surgecast_forecast::{BED_FLOW_MODEL, ForecasterConfig};
 
 mod common;
@@ -19,6 +19,15 @@ fn hospital(days: i64, discharges: i64, config: &ForecasterConfig) -> Engine {
     let escalation = surgecast_escalation::load_default_config(&registry);
     let mut engine = Engine::new(registry, EngineConfig::default(), config, escalation);
     engine.set_feed_idle(0, Feed::Ambulance, true);
+    for e in events(days, discharges) {
+        engine.apply(&e);
+        engine.run_due();
+    }
+    engine
+}
+
+/// The hospital's events up to `days` after the start, in time order.
+fn events(days: i64, discharges: i64) -> Vec<FeedEvent> {
     let site = SiteId::new("RAA01").unwrap();
     let end = start() + Duration::days(days);
     let mut events = Vec::new();
@@ -87,11 +96,8 @@ fn hospital(days: i64, discharges: i64, config: &ForecasterConfig) -> Engine {
         hour += Duration::hours(1);
     }
     events.sort_by_key(FeedEvent::time);
-    for e in events.iter().filter(|e| e.time() < end) {
-        engine.apply(e);
-        engine.run_due();
-    }
-    engine
+    events.retain(|e| e.time() < end);
+    events
 }
 
 fn quick() -> ForecasterConfig {
@@ -181,12 +187,51 @@ fn without_the_bed_flow_g_and_a_keeps_its_own_history() {
 }
 
 #[test]
-fn the_bed_flow_survives_a_snapshot() {
-    let engine = hospital(22, 10, &quick());
-    let snap = engine.snapshot();
-    let registry = engine.registry().clone();
-    let escalation = surgecast_escalation::load_default_config(&registry);
-    let restored = Engine::restore(registry, EngineConfig::default(), escalation, snap).unwrap();
+fn a_restored_engine_forecasts_g_and_a_exactly_as_an_uninterrupted_one() {
+    // The filling hospital, whose G&A forecasts are the bed flow's: snapshot after 22 days,
+    // restore, and run both engines through the same next day.
+    let all = events(23, 9);
+    let cut = start() + Duration::days(22);
+    let (before, after): (Vec<_>, Vec<_>) = all.into_iter().partition(|e| e.time() < cut);
+    let registry = registry();
+    let escalation = || surgecast_escalation::load_default_config(&registry);
+    let mut engine = Engine::new(
+        registry.clone(),
+        EngineConfig::default(),
+        &quick(),
+        escalation(),
+    );
+    engine.set_feed_idle(0, Feed::Ambulance, true);
+    for e in &before {
+        engine.apply(e);
+        engine.run_due();
+    }
+    // Through the snapshot file's encoding (CBOR, as crates/kafka writes it).
+    let mut bytes = Vec::new();
+    ciborium::into_writer(&engine.snapshot(), &mut bytes).unwrap();
+    let snapshot: EngineSnapshot = ciborium::from_reader(bytes.as_slice()).unwrap();
+    let mut restored = Engine::restore(
+        registry.clone(),
+        EngineConfig::default(),
+        escalation(),
+        snapshot,
+    )
+    .unwrap();
     assert_eq!(restored.ga_held_out_scores(0), engine.ga_held_out_scores(0));
-    assert!(restored.ga_held_out_scores(0).0.is_some());
+    for e in &after {
+        for en in [&mut engine, &mut restored] {
+            en.apply(e);
+            en.run_due();
+        }
+        assert_eq!(ga(&engine), ga(&restored), "after {:?}", e.time());
+    }
+    assert_eq!(ga(&engine).unwrap().model, BED_FLOW_MODEL);
+    assert_eq!(
+        restored.counters.bed_flow_forecasts,
+        engine.counters.bed_flow_forecasts
+    );
+    assert_eq!(
+        restored.accuracy(0, Measure::GaOccupancyPct),
+        engine.accuracy(0, Measure::GaOccupancyPct)
+    );
 }
