@@ -3,7 +3,7 @@
 //!
 //! - A patient who has been in the department `e` minutes is still there `60h` minutes later
 //!   with probability `S(e + 60h) / S(e)`, where `S` is the survival function estimated from
-//!   recent completed stays and of the patients still present, who count as stays at least as
+//!   recent completed stays and the patients still present, who count as stays at least as
 //!   long as they have waited so far (the Kaplan-Meier estimate, right-censoring): completed
 //!   stays alone are biased short exactly when stays lengthen (exit block). Past the longest
 //!   completed stay the tail is taken as exponential with the mean excess of its longest tenth.
