@@ -28,6 +28,15 @@ impl WireFormat {
         }
     }
 
+    /// Encodes `event` as one message in this format ([`crate::encode_json`] or
+    /// [`crate::encode_protobuf`]), what a producer puts on the feed's topic.
+    pub fn encode(self, event: &surgecast_core::FeedEvent) -> Vec<u8> {
+        match self {
+            Self::Json => crate::encode_json(event),
+            Self::Protobuf => crate::encode_protobuf(event),
+        }
+    }
+
     /// The content type a producer should put in the Kafka `content-type` header.
     pub fn content_type(self) -> &'static str {
         match self {

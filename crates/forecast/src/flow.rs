@@ -2,9 +2,11 @@
 //! now who are still there, plus the patients yet to arrive who have not yet left.
 //!
 //! - A patient who has been in the department `e` minutes is still there `60h` minutes later
-//!   with probability `S(e + 60h) / S(e)`, where `S` is the empirical survival function of
-//!   recent completed stays (conditional survival given time already spent). Past the longest
-//!   recorded stay the tail is taken as exponential with the mean excess of the longest tenth.
+//!   with probability `S(e + 60h) / S(e)`, where `S` is the survival function estimated from
+//!   recent completed stays and the patients still present, who count as stays at least as
+//!   long as they have waited so far (the Kaplan-Meier estimate, right-censoring): completed
+//!   stays alone are biased short exactly when stays lengthen (exit block). Past the longest
+//!   completed stay the tail is taken as exponential with the mean excess of its longest tenth.
 //! - Arrivals in future hour `j` are Poisson with the forecast mean, spread uniformly within
 //!   the hour; each is still present at the end of hour `h` with probability
 //!   `q = mean over u of S((h - j + 1 - u) * 60)`, so those present are Poisson (thinning).
@@ -39,24 +41,37 @@ pub struct FlowStep {
     pub quantiles: Vec<f64>,
 }
 
-/// Empirical survival of stay lengths with an exponential tail.
+/// Survival of stay lengths: the Kaplan-Meier estimate from recently completed stays (events)
+/// and the patients still in the department (right-censored at the time they have spent so
+/// far), with an exponential tail past the longest completed stay.
+///
+/// Completed stays alone are biased short when stays are lengthening (exit block): the long
+/// ones have not ended yet. Counting the patients still waiting as "at least this long" is the
+/// standard correction; with nobody present it is the empirical survival of the stays.
 struct Survival {
-    sorted: Vec<f64>,
+    /// Distinct completed-stay lengths, ascending, and P(stay > t) just after each.
+    event_times: Vec<f64>,
+    survival_after: Vec<f64>,
     tail_start: f64,
     tail_mean_excess: f64,
 }
 
 impl Survival {
-    fn new(stays: &[f64]) -> Option<Self> {
-        let mut sorted: Vec<f64> = stays
-            .iter()
-            .copied()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .collect();
+    fn new(stays: &[f64], censored: &[f64]) -> Option<Self> {
+        let clean = |v: &[f64]| -> Vec<f64> {
+            let mut v: Vec<f64> = v
+                .iter()
+                .copied()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        let sorted = clean(stays);
         if sorted.is_empty() {
             return None;
         }
-        sorted.sort_by(f64::total_cmp);
+        let censored = clean(censored);
         let n = sorted.len();
         let cut = sorted[(n * 9 / 10).min(n - 1)];
         let tail: Vec<f64> = sorted
@@ -69,18 +84,42 @@ impl Survival {
         } else {
             (tail.iter().sum::<f64>() / tail.len() as f64).max(1.0)
         };
+        // Kaplan-Meier: at each distinct stay length t, S *= 1 - deaths(t) / at_risk(t), where
+        // at risk are the stays and censored times >= t (a stay censored at t was still there).
+        let mut event_times = Vec::new();
+        let mut survival_after = Vec::new();
+        let mut s = 1.0;
+        let mut i = 0;
+        while i < n {
+            let t = sorted[i];
+            let deaths = sorted[i..].partition_point(|&v| v <= t);
+            let at_risk = (n - i) + (censored.len() - censored.partition_point(|&c| c < t));
+            s *= 1.0 - deaths as f64 / at_risk as f64;
+            event_times.push(t);
+            survival_after.push(s);
+            i += deaths;
+        }
         Some(Self {
             tail_start: sorted[n - 1],
-            sorted,
+            event_times,
+            survival_after,
             tail_mean_excess,
         })
     }
 
     /// P(stay > x).
     fn s(&self, x: f64) -> f64 {
-        let n = self.sorted.len();
-        let above = n - self.sorted.partition_point(|&v| v <= x);
-        above as f64 / n as f64
+        let k = self.event_times.partition_point(|&v| v <= x);
+        let km = if k == 0 {
+            1.0
+        } else {
+            self.survival_after[k - 1]
+        };
+        if x > self.tail_start {
+            km * (-(x - self.tail_start) / self.tail_mean_excess).exp()
+        } else {
+            km
+        }
     }
 
     /// P(stay > e + d | stay > e).
@@ -118,7 +157,7 @@ pub fn flow_forecast(
     if let Some(&bad) = levels.iter().find(|l| !(**l > 0.0 && **l < 1.0)) {
         return Err(FlowError::BadLevel(bad));
     }
-    let surv = Survival::new(stays_mins).ok_or(FlowError::NoStays)?;
+    let surv = Survival::new(stays_mins, census_elapsed_mins).ok_or(FlowError::NoStays)?;
     // Sub-hour points at which arrivals are spread (5-minute midpoints).
     const SPREAD: usize = 12;
     let mut out = Vec::with_capacity(arrivals_mean_per_hour.len());
@@ -378,6 +417,26 @@ mod tests {
             assert!(iv[0] <= s.quantiles[0] && s.quantiles[2] <= iv[3]);
             assert!(iv[1] == s.quantiles[0] && iv[2] == s.quantiles[2]);
         }
+    }
+
+    #[test]
+    fn patients_still_present_count_as_stays_at_least_that_long() {
+        // Kaplan-Meier by hand: stays 60 and 120 completed, one patient in for 90 so far. At
+        // 60: 3 at risk, 1 leaves -> 2/3. At 120: only the 120 stay is at risk -> 0.
+        let km = Survival::new(&[60.0, 120.0], &[90.0]).unwrap();
+        assert_eq!(km.s(30.0), 1.0);
+        assert!((km.s(100.0) - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(km.s(120.0), 0.0);
+        // Nobody present: the empirical survival of the completed stays.
+        let plain = Survival::new(&[60.0, 120.0], &[]).unwrap();
+        assert_eq!(plain.s(100.0), 0.5);
+        // Ten stays of 2 hours completed while ten patients have already waited 2.5 hours (exit
+        // block): half of those at risk at 2 hours are still there, and the rest of the
+        // survival follows the exponential tail instead of dropping to 0.
+        let blocked = Survival::new(&[120.0; 10], &[150.0; 10]).unwrap();
+        assert_eq!(blocked.s(120.0), 0.5);
+        assert!((blocked.s(180.0) - 0.5 * (-1.0f64).exp()).abs() < 1e-12);
+        assert_eq!(Survival::new(&[120.0; 10], &[]).unwrap().s(180.0), 0.0);
     }
 
     #[test]

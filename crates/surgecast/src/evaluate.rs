@@ -1,11 +1,15 @@
 //! `surgecast evaluate`: runs a scenario through the hub's engine and scores its early warnings
 //! against the simulator's ground truth.
 //!
-//! The simulator's events go straight into the [`Engine`] in emit order, each followed by
-//! [`Engine::run_due`], exactly as the Kafka ingest loop does after every message, so the
-//! measures, forecasts and alerts are the ones the hub would make from the same deliveries
-//! (Kafka and the decoder are left out: the simulator's events are already typed and valid, and
-//! leaving them out makes a run deterministic and about as fast as the engine). Feeds quiet for
+//! Each simulator delivery is encoded as the wire message a producer would put on its topic
+//! (JSON, or protobuf with `--format`), decoded and validated by the hub's own
+//! [`Decoder`](surgecast_feeds::Decoder) with the delivery time as the hub's clock, and the
+//! decoded event goes into the [`Engine`] in emit order, each followed by
+//! [`Engine::run_due`], exactly as the Kafka ingest loop does after every message. So the
+//! measures, forecasts and alerts are the ones the hub would make from the same messages; only
+//! the broker is left out (it would add wall-clock timing and nothing to the content, and
+//! leaving it out keeps a run deterministic and about as fast as the engine). A rejected
+//! message is counted and reported (the simulator should produce none). Feeds quiet for
 //! [`IDLE_FEED_AFTER_MINS`] simulated minutes are marked idle, as the ingest loop does on wall
 //! time. Matching and every figure are defined in `surgecast_sim::score` and
 //! `docs/forecasting.md` ("Early-warning evaluation").
@@ -22,6 +26,7 @@ use serde::Serialize;
 use surgecast_core::{AlertKind, AlertState, EventTime, Feed, Fingerprint, Measure, SiteId};
 use surgecast_engine::{Engine, EngineOutput};
 use surgecast_escalation::rules::{Condition, RuleSet};
+use surgecast_feeds::{Decoder, DecoderConfig, WireFormat};
 use surgecast_sim::score::{Score, ScoringSpec, WarningEpisode};
 use surgecast_sim::{Scenario, SimConfig, Simulator};
 
@@ -65,6 +70,9 @@ pub struct EvaluateArgs {
     /// Also write the scenario's ground truth (JSON array) to this file.
     #[arg(long)]
     ground_truth: Option<PathBuf>,
+    /// Wire format each delivery is encoded in before the hub's decoder reads it back.
+    #[arg(long, default_value = "json")]
+    format: String,
 }
 
 /// Everything a run reports (the `--json` output).
@@ -80,6 +88,10 @@ pub struct Evaluation {
     pub rules: BTreeMap<String, RuleSummary>,
     pub sites_watched: usize,
     pub events: u64,
+    /// Wire format the deliveries went through the decoder in.
+    pub wire_format: String,
+    /// Messages the decoder refused, by reason (they do not reach the engine).
+    pub rejected: BTreeMap<String, u64>,
     pub evaluations: u64,
     /// Predicted-OPEL warnings fired in the period (not scored: no measure in the ground truth).
     pub predicted_opel_fired: usize,
@@ -138,6 +150,10 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
     if args.days == 0 {
         bail!("--days must be at least 1");
     }
+    let format: WireFormat = args
+        .format
+        .parse()
+        .with_context(|| format!("--format {}", args.format))?;
     let wall = Instant::now();
     let mut config = HubConfig::load(args.config.as_deref())?;
     if let Some(rules) = &args.rules {
@@ -192,7 +208,8 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         escalation,
     );
 
-    let mut replay = Replay::new(registry.len(), sim.start());
+    let decoder = Decoder::new(Arc::clone(&registry), DecoderConfig::default());
+    let mut replay = Replay::new(registry.len(), sim.start(), decoder, format);
     let mut t = sim.start();
     let step = Duration::minutes(10);
     while t < run_end {
@@ -238,6 +255,8 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         rules,
         sites_watched: spec.sites,
         events: replay.events,
+        wire_format: format.as_str().to_string(),
+        rejected: replay.rejected.clone(),
         evaluations: engine.counters.evaluations,
         predicted_opel_fired,
         wall_seconds: wall.elapsed().as_secs_f64(),
@@ -266,15 +285,21 @@ struct Replay {
     idle: Vec<[bool; 3]>,
     fired: Vec<Fired>,
     events: u64,
+    decoder: Decoder,
+    format: WireFormat,
+    rejected: BTreeMap<String, u64>,
 }
 
 impl Replay {
-    fn new(sites: usize, start: EventTime) -> Self {
+    fn new(sites: usize, start: EventTime, decoder: Decoder, format: WireFormat) -> Self {
         Self {
             last_delivery: vec![[start; 3]; sites],
             idle: vec![[false; 3]; sites],
             fired: Vec::new(),
             events: 0,
+            decoder,
+            format,
+            rejected: BTreeMap::new(),
         }
     }
 
@@ -286,7 +311,21 @@ impl Replay {
     ) {
         self.quiet_until(engine, emit_at);
         self.events += 1;
-        if engine.apply(event) == surgecast_engine::Applied::Applied
+        let bytes = self.format.encode(event);
+        let event = match self
+            .decoder
+            .decode(event.feed(), self.format, &bytes, emit_at)
+        {
+            Ok(decoded) => decoded,
+            Err(rejection) => {
+                *self
+                    .rejected
+                    .entry(rejection.reason.as_str().to_string())
+                    .or_default() += 1;
+                return;
+            }
+        };
+        if engine.apply(&event) == surgecast_engine::Applied::Applied
             && let Some(site) = engine.registry().index_of(event.site())
         {
             // Applying marked the feed active again, as it does in the hub.
@@ -414,6 +453,16 @@ fn report(e: &Evaluation) -> String {
         e.events,
         e.evaluations,
         e.wall_seconds
+    );
+    let rejected: u64 = e.rejected.values().sum();
+    out += &format!(
+        "  every delivery went through the feed decoder as {}: {rejected} rejected{}\n",
+        e.wire_format,
+        if rejected == 0 {
+            String::new()
+        } else {
+            format!(" ({:?})", e.rejected)
+        }
     );
     for (name, r) in &e.rules {
         out += &format!(

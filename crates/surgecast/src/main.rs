@@ -10,6 +10,7 @@ mod demo;
 mod evaluate;
 mod hub;
 mod run;
+mod sim;
 mod watch;
 
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ enum Command {
     /// Rolling-origin backtest of every forecasting model family on a CSV series: prints
     /// pinball loss, RMSE, MASE, 80%/95% coverage and fit time per model.
     Backtest(backtest::BacktestArgs),
+    /// Run a simulator scenario faster than real time: write each feed as JSON Lines (and the
+    /// ground truth) for replay, and/or produce it to Kafka.
+    Sim(sim::SimArgs),
 }
 
 fn main() -> Result<()> {
@@ -69,5 +73,6 @@ fn main() -> Result<()> {
         Command::Watch(args) => runtime.block_on(watch::watch(args)),
         Command::Evaluate(args) => evaluate::evaluate(&args),
         Command::Backtest(args) => backtest::backtest(&args),
+        Command::Sim(args) => sim::sim(&runtime, &args),
     }
 }
