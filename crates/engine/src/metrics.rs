@@ -71,6 +71,11 @@ pub struct Metrics {
     pub alert_log_replayed: IntCounterVec,
     /// Whether the hub can reach the Kafka cluster (1) or not (0).
     pub broker_up: IntGauge,
+    /// Feed partitions the ingest loop holds paused because they are read too far ahead (in
+    /// event time) of the slowest partition still catching up.
+    pub ingest_paused_partitions: IntGauge,
+    /// Times a feed partition was paused for being read too far ahead, by topic.
+    pub ingest_partition_pauses: IntCounterVec,
 }
 
 fn ns(name: &str, help: &str) -> Opts {
@@ -272,6 +277,17 @@ impl Metrics {
                 "broker_up",
                 "1 while the hub can reach the Kafka cluster, 0 while it cannot."
             ))),
+            ingest_paused_partitions: reg!(IntGauge::with_opts(ns(
+                "ingest_paused_partitions",
+                "Feed partitions paused because they were read more than ingest.max_event_time_skew_mins of event time ahead of the slowest partition still catching up."
+            ))),
+            ingest_partition_pauses: reg!(IntCounterVec::new(
+                ns(
+                    "ingest_partition_pauses_total",
+                    "Times a feed partition was paused for being read too far ahead in event time (catch-up flow control), by topic."
+                ),
+                &["topic"]
+            )),
             registry,
         };
         #[cfg(target_os = "linux")]

@@ -1,6 +1,7 @@
 //! The feed consumer loop: decode, validate, apply, dead-letter, commit after apply.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use rdkafka::consumer::{
     BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
 };
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
@@ -23,7 +24,25 @@ use tracing::{debug, info, warn};
 
 use crate::config::KafkaConfig;
 use crate::durable::{DataDir, PartitionPosition, Snapshot};
+use crate::flow::{FeedPartition, FlowChange, FlowControl};
 use crate::{CONTENT_TYPE_HEADER, dlq_headers, produce};
+
+/// A message the loop can handle now or keep for later (flow control holds some back).
+trait Handled: Message {
+    fn keep(&self) -> OwnedMessage;
+}
+
+impl Handled for BorrowedMessage<'_> {
+    fn keep(&self) -> OwnedMessage {
+        self.detach()
+    }
+}
+
+impl Handled for OwnedMessage {
+    fn keep(&self) -> OwnedMessage {
+        self.clone()
+    }
+}
 
 /// Next offset to handle, by topic and partition: where the engine's state stands.
 type Positions = Arc<Mutex<BTreeMap<String, BTreeMap<i32, i64>>>>;
@@ -35,6 +54,10 @@ type Positions = Arc<Mutex<BTreeMap<String, BTreeMap<i32, i64>>>>;
 pub struct LagContext {
     metrics: Metrics,
     positions: Positions,
+    /// Bumped on every assignment change, so the loop knows to re-read the assignment.
+    assignments: AtomicU64,
+    /// High watermark per topic and partition, from the last statistics (for flow control).
+    high_watermarks: Mutex<BTreeMap<(String, i32), i64>>,
 }
 
 impl LagContext {
@@ -77,6 +100,10 @@ impl ClientContext for LagContext {
             .filter(|b| b.source == "learned" || b.source == "configured")
             .any(|b| b.state == "UP");
         self.metrics.broker_up.set(i64::from(up));
+        let mut high = self
+            .high_watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         for (topic, t) in statistics.topics {
             for (partition, p) in t.partitions {
                 // Partition -1 is librdkafka's internal "unassigned" bucket.
@@ -85,6 +112,9 @@ impl ClientContext for LagContext {
                         .consumer_lag
                         .with_label_values(&[&topic, &partition.to_string()])
                         .set(p.consumer_lag);
+                }
+                if partition >= 0 && p.hi_offset >= 0 {
+                    high.insert((topic.clone(), partition), p.hi_offset);
                 }
             }
         }
@@ -127,6 +157,7 @@ impl ConsumerContext for LagContext {
         if let Err(e) = result {
             warn!(error = %e, "applying the partition assignment failed");
         }
+        self.assignments.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -161,6 +192,13 @@ pub struct IngestOptions {
     /// A site's feed with no message for this long (wall time) stops holding evaluations back
     /// until it sends again.
     pub idle_feed_after: Duration,
+    /// Catch-up flow control: a feed partition read more than this far (event time) ahead of
+    /// the slowest partition still behind its high watermark is paused until the others come
+    /// within half of it (see [`crate::flow`]). `None` = off. Must stay well under the engine's
+    /// `idle_timeout_mins`, past which a feed behind the others stops holding the watermark.
+    pub max_event_time_skew: Option<chrono::Duration>,
+    /// A partition with no message for this long (wall time) stops holding others back.
+    pub partition_quiet_after: Duration,
 }
 
 impl Default for IngestOptions {
@@ -169,6 +207,8 @@ impl Default for IngestOptions {
             status_every: Duration::from_millis(500),
             advance_when_quiet: Some(Duration::from_secs(60)),
             idle_feed_after: Duration::from_secs(30),
+            max_event_time_skew: Some(chrono::Duration::minutes(60)),
+            partition_quiet_after: Duration::from_secs(2),
         }
     }
 }
@@ -212,6 +252,13 @@ pub struct Ingest {
     /// then, so one never heard from is marked idle after the quiet spell and holds evaluations
     /// back until then (see the engine's clock); before any message nothing is idle.
     first_message: Option<Instant>,
+    /// Catch-up flow control, unless switched off.
+    flow: Option<FlowControl>,
+    /// The consumer context's assignment count the flow control last started from.
+    flow_assignment: Option<u64>,
+    /// Messages held back by flow control (at most one per paused partition), handled when
+    /// their partition resumes.
+    parked: Vec<(FeedPartition, OwnedMessage)>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -251,6 +298,8 @@ impl Ingest {
             .create_with_context(LagContext {
                 metrics: metrics.clone(),
                 positions: Arc::clone(&positions),
+                assignments: AtomicU64::new(0),
+                high_watermarks: Mutex::new(BTreeMap::new()),
             })?;
         let formats = Feed::ALL
             .iter()
@@ -275,6 +324,11 @@ impl Ingest {
             durability: None,
             last_snapshot: Instant::now(),
             engine,
+            flow: options
+                .max_event_time_skew
+                .map(|window| FlowControl::new(window, options.partition_quiet_after)),
+            flow_assignment: None,
+            parked: Vec::new(),
             options,
             summary: IngestSummary::default(),
         })
@@ -441,6 +495,7 @@ impl Ingest {
                     dirty = true;
                 }
                 _ = ticker.tick() => {
+                    dirty |= self.flow_tick(&channels, &mut shutdown).await;
                     dirty |= self.mark_idle_feeds(&channels);
                     if let Some(quiet) = self.options.advance_when_quiet
                         && last_message.elapsed() >= quiet
@@ -459,8 +514,10 @@ impl Ingest {
                         Ok(msg) => {
                             last_message = Instant::now();
                             error_backoff = Duration::ZERO;
+                            dirty |= self.flow_follow_assignment(&channels, &mut shutdown).await;
                             self.handle(&msg, &mut shutdown).await;
                             dirty |= self.run_due(&channels, Origin::Replayable);
+                            dirty |= self.flow_step(&channels, &mut shutdown).await;
                         }
                         Err(e) => {
                             // The broker is away or the fetch failed: keep serving what we
@@ -495,16 +552,173 @@ impl Ingest {
         Ok((self.summary, self.engine))
     }
 
+    /// Starts the flow control afresh when the assignment has changed (the first message, a
+    /// rebalance), resuming whatever it had paused. Held-back messages: with the cooperative
+    /// protocol a partition kept through the rebalance goes on from after the held message, so
+    /// it is handled now; otherwise (eager protocol, or a partition taken away) it is dropped
+    /// unhandled: its offset was never stored, and an assignment starts at the stored position,
+    /// so it is read again here or by the partition's new owner.
+    async fn flow_follow_assignment(
+        &mut self,
+        channels: &IngestChannels,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let Some(flow) = &mut self.flow else {
+            return false;
+        };
+        let current = self.consumer.context().assignments.load(Ordering::Acquire);
+        if self.flow_assignment == Some(current) {
+            return false;
+        }
+        self.flow_assignment = Some(current);
+        let assigned: Vec<FeedPartition> = match self.consumer.assignment() {
+            Ok(tpl) => tpl
+                .elements()
+                .iter()
+                .filter_map(|e| {
+                    self.config
+                        .topics
+                        .feed_of(e.topic())
+                        .map(|f| (f, e.partition()))
+                })
+                .collect(),
+            Err(e) => {
+                warn!(error = %e, "could not read the partition assignment; flow control learns it from messages");
+                Vec::new()
+            }
+        };
+        let paused = flow.reassign(&assigned, Instant::now());
+        self.apply_flow(paused.into_iter().map(FlowChange::Resume).collect());
+        let cooperative = matches!(
+            self.consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let parked = std::mem::take(&mut self.parked);
+        let mut dirty = false;
+        for (at, msg) in parked {
+            if cooperative && assigned.contains(&at) {
+                self.handle(&msg, shutdown).await;
+                dirty |= self.run_due(channels, Origin::Replayable);
+            }
+        }
+        dirty
+    }
+
+    /// Flow control after a message: pauses and resumes, and held-back messages of resumed
+    /// partitions handled (before anything newer from them can arrive).
+    async fn flow_step(
+        &mut self,
+        channels: &IngestChannels,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let Some(flow) = &mut self.flow else {
+            return false;
+        };
+        let changes = flow.decide(Instant::now());
+        let resumed = self.apply_flow(changes);
+        let mut dirty = false;
+        for at in resumed {
+            if let Some(i) = self.parked.iter().position(|(p, _)| *p == at) {
+                let (_, msg) = self.parked.swap_remove(i);
+                self.handle(&msg, shutdown).await;
+                dirty |= self.run_due(channels, Origin::Replayable);
+            }
+        }
+        dirty
+    }
+
+    /// Flow control on the ticker: a changed assignment, high watermarks from the statistics,
+    /// quiet partitions.
+    async fn flow_tick(
+        &mut self,
+        channels: &IngestChannels,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let mut dirty = self.flow_follow_assignment(channels, shutdown).await;
+        let Some(flow) = &mut self.flow else {
+            return dirty;
+        };
+        {
+            let high = self
+                .consumer
+                .context()
+                .high_watermarks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for ((topic, partition), &offset) in high.iter() {
+                if let Some(feed) = self.config.topics.feed_of(topic) {
+                    flow.set_high_watermark((feed, *partition), offset);
+                }
+            }
+        }
+        dirty |= self.flow_step(channels, shutdown).await;
+        dirty
+    }
+
+    /// Pauses and resumes partitions as the flow control decided; returns those resumed.
+    fn apply_flow(&mut self, changes: Vec<FlowChange>) -> Vec<FeedPartition> {
+        let mut resumed = Vec::new();
+        if changes.is_empty() {
+            return resumed;
+        }
+        for change in changes {
+            let (FlowChange::Pause((feed, partition)) | FlowChange::Resume((feed, partition))) =
+                change;
+            let topic = self.config.topics.feed_topic(feed);
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition(topic, partition);
+            let pause = matches!(change, FlowChange::Pause(_));
+            let result = if pause {
+                self.consumer.pause(&tpl)
+            } else {
+                self.consumer.resume(&tpl)
+            };
+            if let Err(e) = result {
+                // After a rebalance the partition may be gone; otherwise the next decision
+                // retries nothing, so say so.
+                warn!(error = %e, topic, partition, pause, "flow control: pause/resume failed");
+            }
+            if pause {
+                self.metrics
+                    .ingest_partition_pauses
+                    .with_label_values(&[topic])
+                    .inc();
+                debug!(
+                    topic,
+                    partition, "paused: read too far ahead of the slowest partition"
+                );
+            } else {
+                debug!(topic, partition, "resumed");
+                resumed.push((feed, partition));
+                // Its sites were silent because the partition was paused, not idle: their
+                // idle timers start again now.
+                let index = Feed::ALL.iter().position(|f| *f == feed).unwrap_or(0);
+                let now = Instant::now();
+                for feeds in &mut self.last_receipt {
+                    if !feeds[index].1 {
+                        feeds[index].0 = now;
+                    }
+                }
+            }
+        }
+        let paused = self.flow.as_ref().map_or(0, FlowControl::paused_count);
+        self.metrics.ingest_paused_partitions.set(paused as i64);
+        resumed
+    }
+
     /// Marks feeds quiet for `idle_feed_after` as idle; returns whether evaluations ran.
+    /// A feed with a partition paused by flow control is not idle: it is waiting for the others.
     fn mark_idle_feeds(&mut self, channels: &IngestChannels) -> bool {
         if self.first_message.is_none() {
             return false;
         }
+        let held: [bool; 3] =
+            Feed::ALL.map(|f| self.flow.as_ref().is_some_and(|fl| fl.feed_paused(f)));
         let mut changed = false;
         for (site, feeds) in self.last_receipt.iter_mut().enumerate() {
-            for (feed, slot) in Feed::ALL.iter().zip(feeds.iter_mut()) {
+            for ((feed, slot), held) in Feed::ALL.iter().zip(feeds.iter_mut()).zip(held) {
                 let (at, idle) = slot;
-                if !*idle && at.elapsed() >= self.options.idle_feed_after {
+                if !held && !*idle && at.elapsed() >= self.options.idle_feed_after {
                     *idle = true;
                     self.engine.set_feed_idle(site, *feed, true);
                     changed = true;
@@ -633,8 +847,9 @@ impl Ingest {
         }
     }
 
-    async fn handle(&mut self, msg: &BorrowedMessage<'_>, shutdown: &mut watch::Receiver<bool>) {
-        self.summary.messages += 1;
+    /// Handles one message completely, unless flow control holds it back (then it is kept,
+    /// and its partition paused, until the partition resumes).
+    async fn handle<M: Handled>(&mut self, msg: &M, shutdown: &mut watch::Receiver<bool>) {
         if self.first_message.is_none() {
             let now = Instant::now();
             self.first_message = Some(now);
@@ -648,6 +863,7 @@ impl Ingest {
                 topic = msg.topic(),
                 "message from an unexpected topic; skipped"
             );
+            self.summary.messages += 1;
             self.store(msg);
             return;
         };
@@ -662,7 +878,22 @@ impl Ingest {
             .and_then(WireFormat::from_content_type)
             .unwrap_or(default_format);
         let payload = msg.payload().unwrap_or_default();
-        let outcome = match self.decoder.decode(feed, format, payload, self.clock.now()) {
+        let decoded = self.decoder.decode(feed, format, payload, self.clock.now());
+        if let Some(flow) = &mut self.flow {
+            let at = (feed, msg.partition());
+            let now = Instant::now();
+            match &decoded {
+                Ok(event) if !flow.admit(at, msg.offset(), event.time(), now) => {
+                    self.apply_flow(vec![FlowChange::Pause(at)]);
+                    self.parked.push((at, msg.keep()));
+                    return;
+                }
+                Ok(_) => {}
+                Err(_) => flow.observe(at, msg.offset(), None, now),
+            }
+        }
+        self.summary.messages += 1;
+        let outcome = match decoded {
             Ok(event) => match self.engine.apply(&event) {
                 Applied::Applied => {
                     self.note_receipt(&event);
@@ -732,7 +963,7 @@ impl Ingest {
         }
     }
 
-    fn store(&self, msg: &BorrowedMessage<'_>) {
+    fn store<M: Message>(&self, msg: &M) {
         {
             let mut positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
             let next = msg.offset() + 1;
@@ -752,7 +983,10 @@ impl Ingest {
             // Stored (for commit) when a snapshot holds it; see `snapshot`.
             return;
         }
-        if let Err(e) = self.consumer.store_offset_from_message(msg) {
+        if let Err(e) = self
+            .consumer
+            .store_offset(msg.topic(), msg.partition(), msg.offset())
+        {
             warn!(error = %e, topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), "could not store offset; the message will be re-delivered and de-duplicated");
         }
     }
@@ -760,9 +994,9 @@ impl Ingest {
     /// Writes the original message to the dead-letter topic and waits for the broker to have
     /// it, retrying with back-off: its offset is not stored before that, so nothing is lost.
     /// Returns false only when shutting down with the write still failing.
-    async fn dead_letter(
+    async fn dead_letter<M: Message>(
         &self,
-        msg: &BorrowedMessage<'_>,
+        msg: &M,
         feed: Feed,
         reason: RejectReason,
         detail: &str,
