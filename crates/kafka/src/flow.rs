@@ -207,6 +207,21 @@ impl FlowControl {
         changes
     }
 
+    pub fn is_paused(&self, at: FeedPartition) -> bool {
+        self.partitions.iter().any(|p| p.paused && p.at == at)
+    }
+
+    /// Releases the held partition furthest behind (for the memory bound).
+    pub fn release_oldest(&mut self) -> Option<FeedPartition> {
+        let p = self
+            .partitions
+            .iter_mut()
+            .filter(|p| p.paused)
+            .min_by_key(|p| p.newest)?;
+        p.paused = false;
+        Some(p.at)
+    }
+
     /// Whether any partition of `feed` is paused (its sites' silence is then not idleness).
     pub fn feed_paused(&self, feed: Feed) -> bool {
         self.partitions.iter().any(|p| p.paused && p.at.0 == feed)

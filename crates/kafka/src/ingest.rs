@@ -1,6 +1,6 @@
 //! The feed consumer loop: decode, validate, apply, dead-letter, commit after apply.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,6 +43,9 @@ impl Handled for OwnedMessage {
         self.clone()
     }
 }
+
+/// At most this many messages are held back by flow control (about 200 bytes each).
+const MAX_HELD_MESSAGES: usize = 1_000_000;
 
 /// Next offset to handle, by topic and partition: where the engine's state stands.
 type Positions = Arc<Mutex<BTreeMap<String, BTreeMap<i32, i64>>>>;
@@ -256,9 +259,10 @@ pub struct Ingest {
     flow: Option<FlowControl>,
     /// The consumer context's assignment count the flow control last started from.
     flow_assignment: Option<u64>,
-    /// Messages held back by flow control (at most one per paused partition), handled when
-    /// their partition resumes.
-    parked: Vec<(FeedPartition, OwnedMessage)>,
+    /// Messages held back by flow control, per partition in offset order, handled when their
+    /// partition is released; and how many in all.
+    held: Vec<(FeedPartition, VecDeque<OwnedMessage>)>,
+    held_messages: usize,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -328,7 +332,8 @@ impl Ingest {
                 .max_event_time_skew
                 .map(|window| FlowControl::new(window, options.partition_quiet_after)),
             flow_assignment: None,
-            parked: Vec::new(),
+            held: Vec::new(),
+            held_messages: 0,
             options,
             summary: IngestSummary::default(),
         })
@@ -515,7 +520,7 @@ impl Ingest {
                             last_message = Instant::now();
                             error_backoff = Duration::ZERO;
                             dirty |= self.flow_follow_assignment(&channels, &mut shutdown).await;
-                            self.handle(&msg, &mut shutdown).await;
+                            self.handle(&msg, &mut shutdown, false).await;
                             dirty |= self.run_due(&channels, Origin::Replayable);
                             dirty |= self.flow_step(&channels, &mut shutdown).await;
                         }
@@ -553,11 +558,11 @@ impl Ingest {
     }
 
     /// Starts the flow control afresh when the assignment has changed (the first message, a
-    /// rebalance), resuming whatever it had paused. Held-back messages: with the cooperative
-    /// protocol a partition kept through the rebalance goes on from after the held message, so
-    /// it is handled now; otherwise (eager protocol, or a partition taken away) it is dropped
-    /// unhandled: its offset was never stored, and an assignment starts at the stored position,
-    /// so it is read again here or by the partition's new owner.
+    /// rebalance). Held messages: with the cooperative protocol a partition kept through the
+    /// rebalance goes on from after them, so they are handled now; otherwise (eager protocol,
+    /// or a partition taken away) they are dropped unhandled: their offsets were never stored,
+    /// and an assignment starts at the stored position (the engine's, see `LagContext`), so
+    /// they are read again here or by the partition's new owner.
     async fn flow_follow_assignment(
         &mut self,
         channels: &IngestChannels,
@@ -587,25 +592,28 @@ impl Ingest {
                 Vec::new()
             }
         };
-        let paused = flow.reassign(&assigned, Instant::now());
-        self.apply_flow(paused.into_iter().map(FlowChange::Resume).collect());
+        flow.reassign(&assigned, Instant::now());
         let cooperative = matches!(
             self.consumer.rebalance_protocol(),
             RebalanceProtocol::Cooperative
         );
-        let parked = std::mem::take(&mut self.parked);
+        let held = std::mem::take(&mut self.held);
+        self.held_messages = 0;
         let mut dirty = false;
-        for (at, msg) in parked {
+        for (at, queue) in held {
             if cooperative && assigned.contains(&at) {
-                self.handle(&msg, shutdown).await;
-                dirty |= self.run_due(channels, Origin::Replayable);
+                for msg in queue {
+                    self.handle(&msg, shutdown, true).await;
+                    dirty |= self.run_due(channels, Origin::Replayable);
+                }
             }
         }
+        self.update_held_gauges();
         dirty
     }
 
-    /// Flow control after a message: pauses and resumes, and held-back messages of resumed
-    /// partitions handled (before anything newer from them can arrive).
+    /// Flow control after a message: holds and releases; a released partition's held messages
+    /// are handled in order until one is again too far ahead.
     async fn flow_step(
         &mut self,
         channels: &IngestChannels,
@@ -614,17 +622,73 @@ impl Ingest {
         let Some(flow) = &mut self.flow else {
             return false;
         };
-        let changes = flow.decide(Instant::now());
-        let resumed = self.apply_flow(changes);
+        let mut changes = flow.decide(Instant::now());
         let mut dirty = false;
-        for at in resumed {
-            if let Some(i) = self.parked.iter().position(|(p, _)| *p == at) {
-                let (_, msg) = self.parked.swap_remove(i);
-                self.handle(&msg, shutdown).await;
+        // Memory bound: past the cap, the held partition furthest behind goes first, as if the
+        // window were narrower than it is (the old behaviour at worst, never an exhausted heap).
+        if self.held_messages > MAX_HELD_MESSAGES
+            && let Some(at) = flow.release_oldest()
+        {
+            warn!(
+                held = self.held_messages,
+                "flow control: too many messages held back; releasing the partition furthest behind"
+            );
+            changes.push(FlowChange::Resume(at));
+        }
+        let released = self.apply_flow(changes);
+        for at in released {
+            while let Some(msg) = self.pop_held(at) {
+                self.handle(&msg, shutdown, true).await;
                 dirty |= self.run_due(channels, Origin::Replayable);
+                if self.flow.as_ref().is_some_and(|f| f.is_paused(at)) {
+                    break;
+                }
             }
         }
+        self.update_held_gauges();
         dirty
+    }
+
+    fn pop_held(&mut self, at: FeedPartition) -> Option<OwnedMessage> {
+        let i = self.held.iter().position(|(p, _)| *p == at)?;
+        let msg = self.held[i].1.pop_front();
+        if self.held[i].1.is_empty() {
+            self.held.swap_remove(i);
+        }
+        if msg.is_some() {
+            self.held_messages -= 1;
+        }
+        msg
+    }
+
+    /// Keeps a message back: at the end of its partition's queue, or (`front`: it was the
+    /// queue's head, taken out and found still too far ahead) back at its head.
+    fn hold(&mut self, at: FeedPartition, msg: OwnedMessage, front: bool) {
+        let queue = match self.held.iter().position(|(p, _)| *p == at) {
+            Some(i) => &mut self.held[i].1,
+            None => {
+                self.held.push((at, VecDeque::new()));
+                &mut self.held.last_mut().expect("just pushed").1
+            }
+        };
+        if front {
+            queue.push_front(msg);
+        } else {
+            queue.push_back(msg);
+        }
+        self.held_messages += 1;
+    }
+
+    fn holds_messages_of(&self, at: FeedPartition) -> bool {
+        self.held.iter().any(|(p, q)| *p == at && !q.is_empty())
+    }
+
+    fn update_held_gauges(&self) {
+        let held = self.flow.as_ref().map_or(0, FlowControl::paused_count);
+        self.metrics.ingest_held_partitions.set(held as i64);
+        self.metrics
+            .ingest_held_messages
+            .set(self.held_messages as i64);
     }
 
     /// Flow control on the ticker: a changed assignment, high watermarks from the statistics,
@@ -655,55 +719,38 @@ impl Ingest {
         dirty
     }
 
-    /// Pauses and resumes partitions as the flow control decided; returns those resumed.
+    /// Counts holds, restarts released feeds' idle timers; returns the partitions released.
     fn apply_flow(&mut self, changes: Vec<FlowChange>) -> Vec<FeedPartition> {
-        let mut resumed = Vec::new();
-        if changes.is_empty() {
-            return resumed;
-        }
+        let mut released = Vec::new();
         for change in changes {
-            let (FlowChange::Pause((feed, partition)) | FlowChange::Resume((feed, partition))) =
-                change;
-            let topic = self.config.topics.feed_topic(feed);
-            let mut tpl = TopicPartitionList::new();
-            tpl.add_partition(topic, partition);
-            let pause = matches!(change, FlowChange::Pause(_));
-            let result = if pause {
-                self.consumer.pause(&tpl)
-            } else {
-                self.consumer.resume(&tpl)
-            };
-            if let Err(e) = result {
-                // After a rebalance the partition may be gone; otherwise the next decision
-                // retries nothing, so say so.
-                warn!(error = %e, topic, partition, pause, "flow control: pause/resume failed");
-            }
-            if pause {
-                self.metrics
-                    .ingest_partition_pauses
-                    .with_label_values(&[topic])
-                    .inc();
-                debug!(
-                    topic,
-                    partition, "paused: read too far ahead of the slowest partition"
-                );
-            } else {
-                debug!(topic, partition, "resumed");
-                resumed.push((feed, partition));
-                // Its sites were silent because the partition was paused, not idle: their
-                // idle timers start again now.
-                let index = Feed::ALL.iter().position(|f| *f == feed).unwrap_or(0);
-                let now = Instant::now();
-                for feeds in &mut self.last_receipt {
-                    if !feeds[index].1 {
-                        feeds[index].0 = now;
+            match change {
+                FlowChange::Pause((feed, partition)) => {
+                    let topic = self.config.topics.feed_topic(feed);
+                    self.metrics
+                        .ingest_partition_holds
+                        .with_label_values(&[topic])
+                        .inc();
+                    debug!(
+                        topic,
+                        partition, "holding back: read too far ahead of the slowest partition"
+                    );
+                }
+                FlowChange::Resume((feed, partition)) => {
+                    debug!(feed = feed.as_str(), partition, "released");
+                    released.push((feed, partition));
+                    // Its sites were silent because the partition was held, not idle: their
+                    // idle timers start again now.
+                    let index = Feed::ALL.iter().position(|f| *f == feed).unwrap_or(0);
+                    let now = Instant::now();
+                    for feeds in &mut self.last_receipt {
+                        if !feeds[index].1 {
+                            feeds[index].0 = now;
+                        }
                     }
                 }
             }
         }
-        let paused = self.flow.as_ref().map_or(0, FlowControl::paused_count);
-        self.metrics.ingest_paused_partitions.set(paused as i64);
-        resumed
+        released
     }
 
     /// Marks feeds quiet for `idle_feed_after` as idle; returns whether evaluations ran.
@@ -849,7 +896,12 @@ impl Ingest {
 
     /// Handles one message completely, unless flow control holds it back (then it is kept,
     /// and its partition paused, until the partition resumes).
-    async fn handle<M: Handled>(&mut self, msg: &M, shutdown: &mut watch::Receiver<bool>) {
+    async fn handle<M: Handled>(
+        &mut self,
+        msg: &M,
+        shutdown: &mut watch::Receiver<bool>,
+        from_hold: bool,
+    ) {
         if self.first_message.is_none() {
             let now = Instant::now();
             self.first_message = Some(now);
@@ -877,15 +929,23 @@ impl Ingest {
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(WireFormat::from_content_type)
             .unwrap_or(default_format);
+        let at = (feed, msg.partition());
+        if !from_hold
+            && (self.holds_messages_of(at) || self.flow.as_ref().is_some_and(|f| f.is_paused(at)))
+        {
+            // Its partition is held back: in line behind what is already held.
+            self.hold(at, msg.keep(), false);
+            return;
+        }
         let payload = msg.payload().unwrap_or_default();
         let decoded = self.decoder.decode(feed, format, payload, self.clock.now());
         if let Some(flow) = &mut self.flow {
-            let at = (feed, msg.partition());
             let now = Instant::now();
             match &decoded {
                 Ok(event) if !flow.admit(at, msg.offset(), event.time(), now) => {
                     self.apply_flow(vec![FlowChange::Pause(at)]);
-                    self.parked.push((at, msg.keep()));
+                    self.hold(at, msg.keep(), true);
+                    self.update_held_gauges();
                     return;
                 }
                 Ok(_) => {}

@@ -158,7 +158,7 @@ async fn catch_up(
         .iter()
         .map(|f| {
             metrics
-                .ingest_partition_pauses
+                .ingest_partition_holds
                 .with_label_values(&[config.topics.feed_topic(*f)])
                 .get()
         })
