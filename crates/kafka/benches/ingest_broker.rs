@@ -99,7 +99,7 @@ fn main() {
                     summary.alert_transitions
                 );
                 println!(
-                    "{:<9}          catch-up flow control: {} pauses; alert transitions and final state {} the in-order stream's ({} transitions)",
+                    "{:<9}          catch-up flow control: {} partition holds; alert transitions and final state {} the in-order stream's ({} transitions)",
                     "",
                     outcome.pauses,
                     if outcome.alerts == reference.alerts && outcome.status == reference.status {

@@ -196,7 +196,7 @@ pub struct IngestOptions {
     /// until it sends again.
     pub idle_feed_after: Duration,
     /// Catch-up flow control: a feed partition read more than this far (event time) ahead of
-    /// the slowest partition still behind its high watermark is paused until the others come
+    /// the slowest partition still behind its high watermark is held back until the others come
     /// within half of it (see [`crate::flow`]). `None` = off. Must stay well under the engine's
     /// `idle_timeout_mins`, past which a feed behind the others stops holding the watermark.
     pub max_event_time_skew: Option<chrono::Duration>,
@@ -633,14 +633,14 @@ impl Ingest {
                 held = self.held_messages,
                 "flow control: too many messages held back; releasing the partition furthest behind"
             );
-            changes.push(FlowChange::Resume(at));
+            changes.push(FlowChange::Release(at));
         }
         let released = self.apply_flow(changes);
         for at in released {
             while let Some(msg) = self.pop_held(at) {
                 self.handle(&msg, shutdown, true).await;
                 dirty |= self.run_due(channels, Origin::Replayable);
-                if self.flow.as_ref().is_some_and(|f| f.is_paused(at)) {
+                if self.flow.as_ref().is_some_and(|f| f.is_held(at)) {
                     break;
                 }
             }
@@ -684,7 +684,7 @@ impl Ingest {
     }
 
     fn update_held_gauges(&self) {
-        let held = self.flow.as_ref().map_or(0, FlowControl::paused_count);
+        let held = self.flow.as_ref().map_or(0, FlowControl::held_count);
         self.metrics.ingest_held_partitions.set(held as i64);
         self.metrics
             .ingest_held_messages
@@ -724,7 +724,7 @@ impl Ingest {
         let mut released = Vec::new();
         for change in changes {
             match change {
-                FlowChange::Pause((feed, partition)) => {
+                FlowChange::Hold((feed, partition)) => {
                     let topic = self.config.topics.feed_topic(feed);
                     self.metrics
                         .ingest_partition_holds
@@ -735,7 +735,7 @@ impl Ingest {
                         partition, "holding back: read too far ahead of the slowest partition"
                     );
                 }
-                FlowChange::Resume((feed, partition)) => {
+                FlowChange::Release((feed, partition)) => {
                     debug!(feed = feed.as_str(), partition, "released");
                     released.push((feed, partition));
                     // Its sites were silent because the partition was held, not idle: their
@@ -754,13 +754,13 @@ impl Ingest {
     }
 
     /// Marks feeds quiet for `idle_feed_after` as idle; returns whether evaluations ran.
-    /// A feed with a partition paused by flow control is not idle: it is waiting for the others.
+    /// A feed with a partition held by flow control is not idle: it is waiting for the others.
     fn mark_idle_feeds(&mut self, channels: &IngestChannels) -> bool {
         if self.first_message.is_none() {
             return false;
         }
         let held: [bool; 3] =
-            Feed::ALL.map(|f| self.flow.as_ref().is_some_and(|fl| fl.feed_paused(f)));
+            Feed::ALL.map(|f| self.flow.as_ref().is_some_and(|fl| fl.feed_held(f)));
         let mut changed = false;
         for (site, feeds) in self.last_receipt.iter_mut().enumerate() {
             for ((feed, slot), held) in Feed::ALL.iter().zip(feeds.iter_mut()).zip(held) {
@@ -895,7 +895,7 @@ impl Ingest {
     }
 
     /// Handles one message completely, unless flow control holds it back (then it is kept,
-    /// and its partition paused, until the partition resumes).
+    /// with the rest of its partition, until the partition is released).
     async fn handle<M: Handled>(
         &mut self,
         msg: &M,
@@ -931,7 +931,7 @@ impl Ingest {
             .unwrap_or(default_format);
         let at = (feed, msg.partition());
         if !from_hold
-            && (self.holds_messages_of(at) || self.flow.as_ref().is_some_and(|f| f.is_paused(at)))
+            && (self.holds_messages_of(at) || self.flow.as_ref().is_some_and(|f| f.is_held(at)))
         {
             // Its partition is held back: in line behind what is already held.
             self.hold(at, msg.keep(), false);
@@ -943,7 +943,7 @@ impl Ingest {
             let now = Instant::now();
             match &decoded {
                 Ok(event) if !flow.admit(at, msg.offset(), event.time(), now) => {
-                    self.apply_flow(vec![FlowChange::Pause(at)]);
+                    self.apply_flow(vec![FlowChange::Hold(at)]);
                     self.hold(at, msg.keep(), true);
                     self.update_held_gauges();
                     return;

@@ -71,9 +71,9 @@ pub struct IngestSettings {
     /// A site's feed with no message for this many seconds stops holding evaluations back
     /// until it sends again. 0 = never (only event time decides; used by replay tests).
     pub idle_feed_secs: u64,
-    /// Catch-up flow control: a feed partition read more than this many minutes of event time
-    /// ahead of the slowest partition still catching up is paused until the others come within
-    /// half of it. Keep it well under `engine.idle_timeout_mins`. 0 = off.
+    /// Catch-up flow control: the messages of a feed partition read more than this many minutes
+    /// of event time ahead of the slowest partition still catching up are held back until the
+    /// others come within half of it. Keep it well under `engine.idle_timeout_mins`. 0 = off.
     pub max_event_time_skew_mins: u64,
 }
 
