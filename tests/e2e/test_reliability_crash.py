@@ -150,11 +150,8 @@ def hub_env(data_dir: Path, registry: Path) -> dict:
         # another partition is read; short enough that the empty evaluation points it puts
         # before the first event (192) stay under max_catch_up_evaluations (none skipped).
         "SURGECAST__ENGINE__IDLE_TIMEOUT_MINS": str(48 * 60),
-        # With that timeout no skew can make events too late, so catch-up flow control is off
-        # here: with it on, 2 of 3 runs compared a crashed hub that had not yet applied the last
-        # minute of events (wait_consumed trusts Tansu's high watermarks, which were seen to
-        # lag committed offsets, and flow control holds each restart's first messages up to 2 s).
-        # Not yet explained further; see docs/reliability.md, "Catch-up skew".
+        # Catch-up flow control off (the default), stated because with it on this test fails:
+        # see docs/reliability.md, "Catch-up skew" (open defect).
         "SURGECAST__INGEST__MAX_EVENT_TIME_SKEW_MINS": "0",
         # Every partition taken directly: a restart does not wait for the killed instance's
         # group session to expire (Tansu took longer than the kill interval to rebalance).

@@ -240,6 +240,8 @@ async fn hub_ingest(
         IngestOptions {
             // Event time comes only from the events, as in a replay.
             advance_when_quiet: None,
+            // Catch-up flow control at the tested value (off by default: docs/reliability.md).
+            max_event_time_skew: Some(chrono::Duration::minutes(60)),
             ..IngestOptions::default()
         },
     )
