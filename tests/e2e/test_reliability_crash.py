@@ -150,6 +150,9 @@ def hub_env(data_dir: Path, registry: Path) -> dict:
         # another partition is read; short enough that the empty evaluation points it puts
         # before the first event (192) stay under max_catch_up_evaluations (none skipped).
         "SURGECAST__ENGINE__IDLE_TIMEOUT_MINS": str(48 * 60),
+        # Catch-up flow control off (the default), stated because with it on this test fails:
+        # see docs/reliability.md, "Catch-up skew" (open defect).
+        "SURGECAST__INGEST__MAX_EVENT_TIME_SKEW_MINS": "0",
         # Every partition taken directly: a restart does not wait for the killed instance's
         # group session to expire (Tansu took longer than the kill interval to rebalance).
         "SURGECAST__KAFKA__ASSIGN_ALL_PARTITIONS": "true",

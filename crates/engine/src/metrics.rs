@@ -83,6 +83,13 @@ pub struct Metrics {
     pub alert_log_replayed: IntCounterVec,
     /// Whether the hub can reach the Kafka cluster (1) or not (0).
     pub broker_up: IntGauge,
+    /// Feed partitions whose messages the ingest loop holds back because they are read too far
+    /// ahead (in event time) of the slowest partition still catching up.
+    pub ingest_held_partitions: IntGauge,
+    /// Messages held back (received, not yet applied, offsets not stored).
+    pub ingest_held_messages: IntGauge,
+    /// Times a feed partition started being held back, by topic.
+    pub ingest_partition_holds: IntCounterVec,
 }
 
 fn ns(name: &str, help: &str) -> Opts {
@@ -312,6 +319,21 @@ impl Metrics {
                 "broker_up",
                 "1 while the hub can reach the Kafka cluster, 0 while it cannot."
             ))),
+            ingest_held_partitions: reg!(IntGauge::with_opts(ns(
+                "ingest_held_partitions",
+                "Feed partitions whose messages are held back because they were read more than ingest.max_event_time_skew_mins of event time ahead of the slowest partition still catching up."
+            ))),
+            ingest_held_messages: reg!(IntGauge::with_opts(ns(
+                "ingest_held_messages",
+                "Messages held back by catch-up flow control: received, not yet applied, offsets not stored."
+            ))),
+            ingest_partition_holds: reg!(IntCounterVec::new(
+                ns(
+                    "ingest_partition_holds_total",
+                    "Times a feed partition started being held back for being read too far ahead in event time (catch-up flow control), by topic."
+                ),
+                &["topic"]
+            )),
             registry,
         };
         #[cfg(target_os = "linux")]

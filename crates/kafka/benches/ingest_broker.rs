@@ -10,9 +10,11 @@
 //! 2. `SURGECAST_BENCH_ROUNDS` times (default 2), back to back so both see the same machine load:
 //!    - **plain**: an rdkafka `StreamConsumer` with the hub's consumer properties and a fresh
 //!      group reads every message and touches its payload, nothing else;
-//!    - **ingest**: the hub's [`Ingest`] loop with a fresh group, the shipped engine and decoder,
-//!      takes every message (decode, validate, apply, due evaluations, alerts to the alerts
-//!      topic, offset store, metrics), exactly as `surgecast run` does.
+//!    - **ingest**: the hub's [`Ingest`] loop with a fresh group, the shipped engine
+//!      configuration, decoder and ingest options (catch-up flow control included), takes every
+//!      message (decode, validate, apply, due evaluations, alerts to the alerts topic, offset
+//!      store, metrics), exactly as `surgecast run` does; its alert transitions and final
+//!      status are compared with those of the same engine fed the events in order.
 //!
 //! Both are timed from their first message to their last, which leaves out the consumer-group
 //! join (the same for both, and not throughput). Rates are per second of wall time and per
@@ -26,9 +28,11 @@ use std::time::{Duration, Instant};
 
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use surgecast_core::{EventTime, Feed, FeedEvent};
+use surgecast_core::{AlertTransition, EventTime, Feed, FeedEvent};
 use surgecast_engine::metrics::INGEST_OUTCOMES;
-use surgecast_engine::{AlertLog, EngineConfig, ManualClock, Metrics, StatusSnapshot};
+use surgecast_engine::{
+    AlertLog, EngineConfig, EngineOutput, ManualClock, Metrics, StatusSnapshot,
+};
 use surgecast_feeds::{Decoder, DecoderConfig, WireFormat};
 use surgecast_kafka::ingest::{IngestChannels, IngestOptions};
 use surgecast_kafka::{FeedProducer, Ingest, IngestSummary, KafkaConfig, TopicConfig};
@@ -57,6 +61,7 @@ fn main() {
         let (sim, end) = common::simulated_events(&registry, days);
         let events: Vec<FeedEvent> = sim.into_iter().map(|e| e.event).collect();
         let n = events.len() as u64;
+        let reference = in_order(&registry, &events);
         println!(
             "ingest from the broker at {bootstrap}: {n} simulated events (winter, {days} days, seed 42) per format"
         );
@@ -72,8 +77,9 @@ fn main() {
                     format!("surgecast-bench-{format}-{phase}-{round}-{}", std::process::id())
                 };
                 let plain = plain_consumer(&config, &group("plain"), n).await;
-                let (ingest, summary) =
-                    hub_ingest(&config, &group("ingest"), n, end, &registry, replay_engine(days)).await;
+                let (ingest, outcome) =
+                    hub_ingest(&config, &group("ingest"), n, end, &registry).await;
+                let summary = outcome.summary;
                 println!(
                     "{format:<9} round {round}: plain {:>9}/s wall {:>9}/s per core | ingest {:>9}/s wall {:>9}/s per core | ingest/plain {:.0}% wall, {:.0}% per core",
                     millions(plain.per_wall_sec()),
@@ -92,24 +98,20 @@ fn main() {
                     summary.rejected,
                     summary.alert_transitions
                 );
+                println!(
+                    "{:<9}          catch-up flow control: {} partition holds; alert transitions and final state {} the in-order stream's ({} transitions)",
+                    "",
+                    outcome.pauses,
+                    if outcome.alerts == reference.alerts && outcome.status == reference.status {
+                        "identical to"
+                    } else {
+                        "DIFFERENT from"
+                    },
+                    reference.alerts.len(),
+                );
             }
         }
     });
-}
-
-/// The shipped engine configuration, except that a feed behind the others never stops holding
-/// evaluations back (`idle_timeout_mins` longer than the stream). With the default 6 h, a backlog
-/// read from three topics at uneven speeds lets the fastest topic run evaluations ahead, and the
-/// others' events become "too late" and are dead-lettered one by one (see docs/benchmarks.md).
-/// `SURGECAST_BENCH_DEFAULT_ENGINE=1` measures that instead.
-fn replay_engine(days: i64) -> EngineConfig {
-    if std::env::var("SURGECAST_BENCH_DEFAULT_ENGINE").is_ok_and(|v| v == "1") {
-        return EngineConfig::default();
-    }
-    EngineConfig {
-        idle_timeout_mins: (days + 1) * 24 * 60,
-        ..EngineConfig::default()
-    }
 }
 
 /// One set of topics per wire format, named as `scripts/bench-ingest.sh` creates them.
@@ -185,28 +187,61 @@ fn taken(metrics: &Metrics) -> u64 {
         .sum()
 }
 
-/// Runs the hub's ingest loop until it has taken `expected` messages; times first to last.
+/// What a run decided: alert transitions and the final status (as JSON, to compare).
+struct Decided {
+    alerts: Vec<AlertTransition>,
+    status: serde_json::Value,
+}
+
+/// The shipped engine fed the events in order, as a live stream would feed it.
+fn in_order(registry: &Arc<surgecast_core::SiteRegistry>, events: &[FeedEvent]) -> Decided {
+    let mut engine = common::engine(registry, EngineConfig::default());
+    let mut alerts = Vec::new();
+    for e in events {
+        engine.apply(e);
+        alerts.extend(engine.run_due().into_iter().filter_map(|o| match o {
+            EngineOutput::Alert(t) => Some(t),
+            _ => None,
+        }));
+    }
+    Decided {
+        alerts,
+        status: serde_json::to_value(StatusSnapshot::from_engine(&engine)).expect("status"),
+    }
+}
+
+/// What the ingest loop did with the backlog.
+struct Outcome {
+    summary: IngestSummary,
+    pauses: u64,
+    alerts: Vec<AlertTransition>,
+    status: serde_json::Value,
+}
+
+/// Runs the hub's ingest loop, with the shipped engine configuration and ingest options, until
+/// it has taken `expected` messages; times first to last.
 async fn hub_ingest(
     config: &KafkaConfig,
     group: &str,
     expected: u64,
     end: EventTime,
     registry: &Arc<surgecast_core::SiteRegistry>,
-    engine: EngineConfig,
-) -> (Rate, IngestSummary) {
+) -> (Rate, Outcome) {
     let mut config = config.clone();
     config.group_id = group.to_owned();
     let metrics = Metrics::new();
     let ingest = Ingest::new(
         &config,
         Decoder::new(Arc::clone(registry), DecoderConfig::default()),
-        common::engine(registry, engine),
+        common::engine(registry, EngineConfig::default()),
         metrics.clone(),
         // The hub's clock at the end of the stream: no event is in its future.
         Arc::new(ManualClock::new(end)),
         IngestOptions {
             // Event time comes only from the events, as in a replay.
             advance_when_quiet: None,
+            // Catch-up flow control at the tested value (off by default: docs/reliability.md).
+            max_event_time_skew: Some(chrono::Duration::minutes(60)),
             ..IngestOptions::default()
         },
     )
@@ -214,8 +249,9 @@ async fn hub_ingest(
     let (status, _status_rx) = watch::channel(Arc::new(StatusSnapshot::empty()));
     let (_commands, commands) = mpsc::channel(1);
     let (shutdown_tx, shutdown) = watch::channel(false);
+    let log = Arc::new(AlertLog::new(100_000, 16));
     let channels = IngestChannels {
-        log: Arc::new(AlertLog::new(100_000, 16)),
+        log: Arc::clone(&log),
         status,
         commands,
         opel_changes: None,
@@ -236,6 +272,21 @@ async fn hub_ingest(
     }
     let rate = clock.stop(last - first);
     let _ = shutdown_tx.send(true);
-    let (summary, _engine) = task.await.expect("ingest task").expect("ingest loop");
-    (rate, summary)
+    let (summary, engine) = task.await.expect("ingest task").expect("ingest loop");
+    let pauses = Feed::ALL
+        .iter()
+        .map(|f| {
+            metrics
+                .ingest_partition_holds
+                .with_label_values(&[config.topics.feed_topic(*f)])
+                .get()
+        })
+        .sum();
+    let outcome = Outcome {
+        summary,
+        pauses,
+        alerts: log.since(0).expect("alert log"),
+        status: serde_json::to_value(StatusSnapshot::from_engine(&engine)).expect("status"),
+    };
+    (rate, outcome)
 }

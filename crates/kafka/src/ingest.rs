@@ -1,6 +1,7 @@
 //! The feed consumer loop: decode, validate, apply, dead-letter, commit after apply.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use rdkafka::consumer::{
     BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
 };
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
@@ -23,7 +24,28 @@ use tracing::{debug, info, warn};
 
 use crate::config::KafkaConfig;
 use crate::durable::{DataDir, PartitionPosition, Snapshot};
+use crate::flow::{FeedPartition, FlowChange, FlowControl};
 use crate::{CONTENT_TYPE_HEADER, dlq_headers, produce};
+
+/// A message the loop can handle now or keep for later (flow control holds some back).
+trait Handled: Message {
+    fn keep(&self) -> OwnedMessage;
+}
+
+impl Handled for BorrowedMessage<'_> {
+    fn keep(&self) -> OwnedMessage {
+        self.detach()
+    }
+}
+
+impl Handled for OwnedMessage {
+    fn keep(&self) -> OwnedMessage {
+        self.clone()
+    }
+}
+
+/// At most this many messages are held back by flow control (about 200 bytes each).
+const MAX_HELD_MESSAGES: usize = 1_000_000;
 
 /// Next offset to handle, by topic and partition: where the engine's state stands.
 type Positions = Arc<Mutex<BTreeMap<String, BTreeMap<i32, i64>>>>;
@@ -35,6 +57,10 @@ type Positions = Arc<Mutex<BTreeMap<String, BTreeMap<i32, i64>>>>;
 pub struct LagContext {
     metrics: Metrics,
     positions: Positions,
+    /// Bumped on every assignment change, so the loop knows to re-read the assignment.
+    assignments: AtomicU64,
+    /// High watermark per topic and partition, from the last statistics (for flow control).
+    high_watermarks: Mutex<BTreeMap<(String, i32), i64>>,
 }
 
 impl LagContext {
@@ -77,6 +103,10 @@ impl ClientContext for LagContext {
             .filter(|b| b.source == "learned" || b.source == "configured")
             .any(|b| b.state == "UP");
         self.metrics.broker_up.set(i64::from(up));
+        let mut high = self
+            .high_watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         for (topic, t) in statistics.topics {
             for (partition, p) in t.partitions {
                 // Partition -1 is librdkafka's internal "unassigned" bucket.
@@ -85,6 +115,9 @@ impl ClientContext for LagContext {
                         .consumer_lag
                         .with_label_values(&[&topic, &partition.to_string()])
                         .set(p.consumer_lag);
+                }
+                if partition >= 0 && p.hi_offset >= 0 {
+                    high.insert((topic.clone(), partition), p.hi_offset);
                 }
             }
         }
@@ -127,6 +160,7 @@ impl ConsumerContext for LagContext {
         if let Err(e) = result {
             warn!(error = %e, "applying the partition assignment failed");
         }
+        self.assignments.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -161,6 +195,13 @@ pub struct IngestOptions {
     /// A site's feed with no message for this long (wall time) stops holding evaluations back
     /// until it sends again.
     pub idle_feed_after: Duration,
+    /// Catch-up flow control: a feed partition read more than this far (event time) ahead of
+    /// the slowest partition still behind its high watermark is held back until the others come
+    /// within half of it (see [`crate::flow`]). `None` = off (the default). Must stay well under the engine's
+    /// `idle_timeout_mins`, past which a feed behind the others stops holding the watermark.
+    pub max_event_time_skew: Option<chrono::Duration>,
+    /// A partition with no message for this long (wall time) stops holding others back.
+    pub partition_quiet_after: Duration,
 }
 
 impl Default for IngestOptions {
@@ -169,6 +210,9 @@ impl Default for IngestOptions {
             status_every: Duration::from_millis(500),
             advance_when_quiet: Some(Duration::from_secs(60)),
             idle_feed_after: Duration::from_secs(30),
+            // Off until restart + flow control is understood (docs/reliability.md).
+            max_event_time_skew: None,
+            partition_quiet_after: Duration::from_secs(2),
         }
     }
 }
@@ -212,6 +256,14 @@ pub struct Ingest {
     /// then, so one never heard from is marked idle after the quiet spell and holds evaluations
     /// back until then (see the engine's clock); before any message nothing is idle.
     first_message: Option<Instant>,
+    /// Catch-up flow control, unless switched off.
+    flow: Option<FlowControl>,
+    /// The consumer context's assignment count the flow control last started from.
+    flow_assignment: Option<u64>,
+    /// Messages held back by flow control, per partition in offset order, handled when their
+    /// partition is released; and how many in all.
+    held: Vec<(FeedPartition, VecDeque<OwnedMessage>)>,
+    held_messages: usize,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -251,6 +303,8 @@ impl Ingest {
             .create_with_context(LagContext {
                 metrics: metrics.clone(),
                 positions: Arc::clone(&positions),
+                assignments: AtomicU64::new(0),
+                high_watermarks: Mutex::new(BTreeMap::new()),
             })?;
         let formats = Feed::ALL
             .iter()
@@ -275,6 +329,12 @@ impl Ingest {
             durability: None,
             last_snapshot: Instant::now(),
             engine,
+            flow: options
+                .max_event_time_skew
+                .map(|window| FlowControl::new(window, options.partition_quiet_after)),
+            flow_assignment: None,
+            held: Vec::new(),
+            held_messages: 0,
             options,
             summary: IngestSummary::default(),
         })
@@ -441,6 +501,7 @@ impl Ingest {
                     dirty = true;
                 }
                 _ = ticker.tick() => {
+                    dirty |= self.flow_tick(&channels, &mut shutdown).await;
                     dirty |= self.mark_idle_feeds(&channels);
                     if let Some(quiet) = self.options.advance_when_quiet
                         && last_message.elapsed() >= quiet
@@ -459,8 +520,10 @@ impl Ingest {
                         Ok(msg) => {
                             last_message = Instant::now();
                             error_backoff = Duration::ZERO;
-                            self.handle(&msg, &mut shutdown).await;
+                            dirty |= self.flow_follow_assignment(&channels, &mut shutdown).await;
+                            self.handle(&msg, &mut shutdown, false).await;
                             dirty |= self.run_due(&channels, Origin::Replayable);
+                            dirty |= self.flow_step(&channels, &mut shutdown).await;
                         }
                         Err(e) => {
                             // The broker is away or the fetch failed: keep serving what we
@@ -495,16 +558,215 @@ impl Ingest {
         Ok((self.summary, self.engine))
     }
 
+    /// Starts the flow control afresh when the assignment has changed (the first message, a
+    /// rebalance). Held messages: with the cooperative protocol a partition kept through the
+    /// rebalance goes on from after them, so they are handled now; otherwise (eager protocol,
+    /// or a partition taken away) they are dropped unhandled: their offsets were never stored,
+    /// and an assignment starts at the stored position (the engine's, see `LagContext`), so
+    /// they are read again here or by the partition's new owner.
+    async fn flow_follow_assignment(
+        &mut self,
+        channels: &IngestChannels,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let Some(flow) = &mut self.flow else {
+            return false;
+        };
+        let current = self.consumer.context().assignments.load(Ordering::Acquire);
+        if self.flow_assignment == Some(current) {
+            return false;
+        }
+        self.flow_assignment = Some(current);
+        let assigned: Vec<FeedPartition> = match self.consumer.assignment() {
+            Ok(tpl) => tpl
+                .elements()
+                .iter()
+                .filter_map(|e| {
+                    self.config
+                        .topics
+                        .feed_of(e.topic())
+                        .map(|f| (f, e.partition()))
+                })
+                .collect(),
+            Err(e) => {
+                warn!(error = %e, "could not read the partition assignment; flow control learns it from messages");
+                Vec::new()
+            }
+        };
+        flow.reassign(&assigned, Instant::now());
+        let cooperative = matches!(
+            self.consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let held = std::mem::take(&mut self.held);
+        self.held_messages = 0;
+        let mut dirty = false;
+        for (at, queue) in held {
+            if cooperative && assigned.contains(&at) {
+                for msg in queue {
+                    self.handle(&msg, shutdown, true).await;
+                    dirty |= self.run_due(channels, Origin::Replayable);
+                }
+            }
+        }
+        self.update_held_gauges();
+        dirty
+    }
+
+    /// Flow control after a message: holds and releases; a released partition's held messages
+    /// are handled in order until one is again too far ahead.
+    async fn flow_step(
+        &mut self,
+        channels: &IngestChannels,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let Some(flow) = &mut self.flow else {
+            return false;
+        };
+        let mut changes = flow.decide(Instant::now());
+        let mut dirty = false;
+        // Memory bound: past the cap, the held partition furthest behind goes first, as if the
+        // window were narrower than it is (the old behaviour at worst, never an exhausted heap).
+        if self.held_messages > MAX_HELD_MESSAGES
+            && let Some(at) = flow.release_oldest()
+        {
+            warn!(
+                held = self.held_messages,
+                "flow control: too many messages held back; releasing the partition furthest behind"
+            );
+            changes.push(FlowChange::Release(at));
+        }
+        let released = self.apply_flow(changes);
+        for at in released {
+            while let Some(msg) = self.pop_held(at) {
+                self.handle(&msg, shutdown, true).await;
+                dirty |= self.run_due(channels, Origin::Replayable);
+                if self.flow.as_ref().is_some_and(|f| f.is_held(at)) {
+                    break;
+                }
+            }
+        }
+        self.update_held_gauges();
+        dirty
+    }
+
+    fn pop_held(&mut self, at: FeedPartition) -> Option<OwnedMessage> {
+        let i = self.held.iter().position(|(p, _)| *p == at)?;
+        let msg = self.held[i].1.pop_front();
+        if self.held[i].1.is_empty() {
+            self.held.swap_remove(i);
+        }
+        if msg.is_some() {
+            self.held_messages -= 1;
+        }
+        msg
+    }
+
+    /// Keeps a message back: at the end of its partition's queue, or (`front`: it was the
+    /// queue's head, taken out and found still too far ahead) back at its head.
+    fn hold(&mut self, at: FeedPartition, msg: OwnedMessage, front: bool) {
+        let queue = match self.held.iter().position(|(p, _)| *p == at) {
+            Some(i) => &mut self.held[i].1,
+            None => {
+                self.held.push((at, VecDeque::new()));
+                &mut self.held.last_mut().expect("just pushed").1
+            }
+        };
+        if front {
+            queue.push_front(msg);
+        } else {
+            queue.push_back(msg);
+        }
+        self.held_messages += 1;
+    }
+
+    fn holds_messages_of(&self, at: FeedPartition) -> bool {
+        self.held.iter().any(|(p, q)| *p == at && !q.is_empty())
+    }
+
+    fn update_held_gauges(&self) {
+        let held = self.flow.as_ref().map_or(0, FlowControl::held_count);
+        self.metrics.ingest_held_partitions.set(held as i64);
+        self.metrics
+            .ingest_held_messages
+            .set(self.held_messages as i64);
+    }
+
+    /// Flow control on the ticker: a changed assignment, high watermarks from the statistics,
+    /// quiet partitions.
+    async fn flow_tick(
+        &mut self,
+        channels: &IngestChannels,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let mut dirty = self.flow_follow_assignment(channels, shutdown).await;
+        let Some(flow) = &mut self.flow else {
+            return dirty;
+        };
+        {
+            let high = self
+                .consumer
+                .context()
+                .high_watermarks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            for ((topic, partition), &offset) in high.iter() {
+                if let Some(feed) = self.config.topics.feed_of(topic) {
+                    flow.set_high_watermark((feed, *partition), offset);
+                }
+            }
+        }
+        dirty |= self.flow_step(channels, shutdown).await;
+        dirty
+    }
+
+    /// Counts holds, restarts released feeds' idle timers; returns the partitions released.
+    fn apply_flow(&mut self, changes: Vec<FlowChange>) -> Vec<FeedPartition> {
+        let mut released = Vec::new();
+        for change in changes {
+            match change {
+                FlowChange::Hold((feed, partition)) => {
+                    let topic = self.config.topics.feed_topic(feed);
+                    self.metrics
+                        .ingest_partition_holds
+                        .with_label_values(&[topic])
+                        .inc();
+                    debug!(
+                        topic,
+                        partition, "holding back: read too far ahead of the slowest partition"
+                    );
+                }
+                FlowChange::Release((feed, partition)) => {
+                    debug!(feed = feed.as_str(), partition, "released");
+                    released.push((feed, partition));
+                    // Its sites were silent because the partition was held, not idle: their
+                    // idle timers start again now.
+                    let index = Feed::ALL.iter().position(|f| *f == feed).unwrap_or(0);
+                    let now = Instant::now();
+                    for feeds in &mut self.last_receipt {
+                        if !feeds[index].1 {
+                            feeds[index].0 = now;
+                        }
+                    }
+                }
+            }
+        }
+        released
+    }
+
     /// Marks feeds quiet for `idle_feed_after` as idle; returns whether evaluations ran.
+    /// A feed with a partition held by flow control is not idle: it is waiting for the others.
     fn mark_idle_feeds(&mut self, channels: &IngestChannels) -> bool {
         if self.first_message.is_none() {
             return false;
         }
+        let held: [bool; 3] =
+            Feed::ALL.map(|f| self.flow.as_ref().is_some_and(|fl| fl.feed_held(f)));
         let mut changed = false;
         for (site, feeds) in self.last_receipt.iter_mut().enumerate() {
-            for (feed, slot) in Feed::ALL.iter().zip(feeds.iter_mut()) {
+            for ((feed, slot), held) in Feed::ALL.iter().zip(feeds.iter_mut()).zip(held) {
                 let (at, idle) = slot;
-                if !*idle && at.elapsed() >= self.options.idle_feed_after {
+                if !held && !*idle && at.elapsed() >= self.options.idle_feed_after {
                     *idle = true;
                     self.engine.set_feed_idle(site, *feed, true);
                     changed = true;
@@ -633,8 +895,14 @@ impl Ingest {
         }
     }
 
-    async fn handle(&mut self, msg: &BorrowedMessage<'_>, shutdown: &mut watch::Receiver<bool>) {
-        self.summary.messages += 1;
+    /// Handles one message completely, unless flow control holds it back (then it is kept,
+    /// with the rest of its partition, until the partition is released).
+    async fn handle<M: Handled>(
+        &mut self,
+        msg: &M,
+        shutdown: &mut watch::Receiver<bool>,
+        from_hold: bool,
+    ) {
         if self.first_message.is_none() {
             let now = Instant::now();
             self.first_message = Some(now);
@@ -648,6 +916,7 @@ impl Ingest {
                 topic = msg.topic(),
                 "message from an unexpected topic; skipped"
             );
+            self.summary.messages += 1;
             self.store(msg);
             return;
         };
@@ -661,8 +930,31 @@ impl Ingest {
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(WireFormat::from_content_type)
             .unwrap_or(default_format);
+        let at = (feed, msg.partition());
+        if !from_hold
+            && (self.holds_messages_of(at) || self.flow.as_ref().is_some_and(|f| f.is_held(at)))
+        {
+            // Its partition is held back: in line behind what is already held.
+            self.hold(at, msg.keep(), false);
+            return;
+        }
         let payload = msg.payload().unwrap_or_default();
-        let outcome = match self.decoder.decode(feed, format, payload, self.clock.now()) {
+        let decoded = self.decoder.decode(feed, format, payload, self.clock.now());
+        if let Some(flow) = &mut self.flow {
+            let now = Instant::now();
+            match &decoded {
+                Ok(event) if !flow.admit(at, msg.offset(), event.time(), now) => {
+                    self.apply_flow(vec![FlowChange::Hold(at)]);
+                    self.hold(at, msg.keep(), true);
+                    self.update_held_gauges();
+                    return;
+                }
+                Ok(_) => {}
+                Err(_) => flow.observe(at, msg.offset(), None, now),
+            }
+        }
+        self.summary.messages += 1;
+        let outcome = match decoded {
             Ok(event) => match self.engine.apply(&event) {
                 Applied::Applied => {
                     self.note_receipt(&event);
@@ -732,7 +1024,7 @@ impl Ingest {
         }
     }
 
-    fn store(&self, msg: &BorrowedMessage<'_>) {
+    fn store<M: Message>(&self, msg: &M) {
         {
             let mut positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
             let next = msg.offset() + 1;
@@ -752,7 +1044,10 @@ impl Ingest {
             // Stored (for commit) when a snapshot holds it; see `snapshot`.
             return;
         }
-        if let Err(e) = self.consumer.store_offset_from_message(msg) {
+        if let Err(e) = self
+            .consumer
+            .store_offset(msg.topic(), msg.partition(), msg.offset())
+        {
             warn!(error = %e, topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), "could not store offset; the message will be re-delivered and de-duplicated");
         }
     }
@@ -760,9 +1055,9 @@ impl Ingest {
     /// Writes the original message to the dead-letter topic and waits for the broker to have
     /// it, retrying with back-off: its offset is not stored before that, so nothing is lost.
     /// Returns false only when shutting down with the write still failing.
-    async fn dead_letter(
+    async fn dead_letter<M: Message>(
         &self,
-        msg: &BorrowedMessage<'_>,
+        msg: &M,
         feed: Feed,
         reason: RejectReason,
         detail: &str,

@@ -14,6 +14,7 @@
 pub mod config;
 pub mod durable;
 pub mod embedded;
+pub mod flow;
 pub mod ingest;
 pub mod produce;
 

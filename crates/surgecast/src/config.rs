@@ -71,6 +71,10 @@ pub struct IngestSettings {
     /// A site's feed with no message for this many seconds stops holding evaluations back
     /// until it sends again. 0 = never (only event time decides; used by replay tests).
     pub idle_feed_secs: u64,
+    /// Catch-up flow control: the messages of a feed partition read more than this many minutes
+    /// of event time ahead of the slowest partition still catching up are held back until the
+    /// others come within half of it. Keep it well under `engine.idle_timeout_mins`. 0 = off.
+    pub max_event_time_skew_mins: u64,
 }
 
 impl Default for IngestSettings {
@@ -79,6 +83,8 @@ impl Default for IngestSettings {
             advance_clock_when_quiet_secs: 60,
             status_every_ms: 500,
             idle_feed_secs: 30,
+            // Off by default: see docs/reliability.md, "Catch-up skew" (open defect).
+            max_event_time_skew_mins: 0,
         }
     }
 }
@@ -93,6 +99,9 @@ impl IngestSettings {
                 0 => std::time::Duration::MAX,
                 s => std::time::Duration::from_secs(s),
             },
+            max_event_time_skew: (self.max_event_time_skew_mins > 0)
+                .then(|| chrono::Duration::minutes(self.max_event_time_skew_mins as i64)),
+            ..surgecast_kafka::ingest::IngestOptions::default()
         }
     }
 }
