@@ -260,9 +260,10 @@ pub struct Ingest {
     flow: Option<FlowControl>,
     /// The consumer context's assignment count the flow control last started from.
     flow_assignment: Option<u64>,
-    /// Messages held back by flow control, per partition in offset order, handled when their
-    /// partition is released; and how many in all.
-    held: Vec<(FeedPartition, VecDeque<OwnedMessage>)>,
+    /// Messages held back by flow control, per partition in offset order, each with the
+    /// assignment count it was fetched under, handled when their partition is released; and how
+    /// many in all.
+    held: Vec<(FeedPartition, VecDeque<(u64, OwnedMessage)>)>,
     held_messages: usize,
 }
 
@@ -598,19 +599,20 @@ impl Ingest {
             self.consumer.rebalance_protocol(),
             RebalanceProtocol::Cooperative
         );
-        let held = std::mem::take(&mut self.held);
-        self.held_messages = 0;
-        let mut dirty = false;
-        for (at, queue) in held {
-            if cooperative && assigned.contains(&at) {
-                for msg in queue {
-                    self.handle(&msg, shutdown, true).await;
-                    dirty |= self.run_due(channels, Origin::Replayable);
-                }
-            }
+        // A held message is kept when no revocation came between its fetch and now (fetched
+        // under this assignment: the first call after start, or one already re-fetched from the
+        // rebalance callback's start offsets), or when its partition stayed through a
+        // cooperative rebalance. Otherwise librdkafka fetches it again from the position the
+        // rebalance callback set (the engine's), so keeping it too would handle it twice. The
+        // kept ones are drained by `flow_step` once their partition is not held (the new flow
+        // state holds nothing yet).
+        for (at, queue) in &mut self.held {
+            let stays = cooperative && assigned.contains(at);
+            queue.retain(|(fetched_under, _)| stays || *fetched_under == current);
         }
-        self.update_held_gauges();
-        dirty
+        self.held.retain(|(_, queue)| !queue.is_empty());
+        self.held_messages = self.held.iter().map(|(_, q)| q.len()).sum();
+        self.flow_step(channels, shutdown).await
     }
 
     /// Flow control after a message: holds and releases; a released partition's held messages
@@ -636,8 +638,16 @@ impl Ingest {
             );
             changes.push(FlowChange::Release(at));
         }
-        let released = self.apply_flow(changes);
-        for at in released {
+        self.apply_flow(changes);
+        // Every partition with messages waiting and not held (now) is drained: the released
+        // ones, and any whose hold the flow state no longer knows of (a new assignment).
+        let waiting: Vec<FeedPartition> = self
+            .held
+            .iter()
+            .map(|(at, _)| *at)
+            .filter(|at| !self.flow.as_ref().is_some_and(|f| f.is_held(*at)))
+            .collect();
+        for at in waiting {
             while let Some(msg) = self.pop_held(at) {
                 self.handle(&msg, shutdown, true).await;
                 dirty |= self.run_due(channels, Origin::Replayable);
@@ -652,7 +662,7 @@ impl Ingest {
 
     fn pop_held(&mut self, at: FeedPartition) -> Option<OwnedMessage> {
         let i = self.held.iter().position(|(p, _)| *p == at)?;
-        let msg = self.held[i].1.pop_front();
+        let msg = self.held[i].1.pop_front().map(|(_, msg)| msg);
         if self.held[i].1.is_empty() {
             self.held.swap_remove(i);
         }
@@ -665,6 +675,7 @@ impl Ingest {
     /// Keeps a message back: at the end of its partition's queue, or (`front`: it was the
     /// queue's head, taken out and found still too far ahead) back at its head.
     fn hold(&mut self, at: FeedPartition, msg: OwnedMessage, front: bool) {
+        let fetched_under = self.consumer.context().assignments.load(Ordering::Acquire);
         let queue = match self.held.iter().position(|(p, _)| *p == at) {
             Some(i) => &mut self.held[i].1,
             None => {
@@ -673,9 +684,9 @@ impl Ingest {
             }
         };
         if front {
-            queue.push_front(msg);
+            queue.push_front((fetched_under, msg));
         } else {
-            queue.push_back(msg);
+            queue.push_back((fetched_under, msg));
         }
         self.held_messages += 1;
     }
@@ -720,9 +731,8 @@ impl Ingest {
         dirty
     }
 
-    /// Counts holds, restarts released feeds' idle timers; returns the partitions released.
-    fn apply_flow(&mut self, changes: Vec<FlowChange>) -> Vec<FeedPartition> {
-        let mut released = Vec::new();
+    /// Counts holds, restarts released feeds' idle timers.
+    fn apply_flow(&mut self, changes: Vec<FlowChange>) {
         for change in changes {
             match change {
                 FlowChange::Hold((feed, partition)) => {
@@ -738,7 +748,6 @@ impl Ingest {
                 }
                 FlowChange::Release((feed, partition)) => {
                     debug!(feed = feed.as_str(), partition, "released");
-                    released.push((feed, partition));
                     // Its sites were silent because the partition was held, not idle: their
                     // idle timers start again now.
                     let index = Feed::ALL.iter().position(|f| *f == feed).unwrap_or(0);
@@ -751,7 +760,6 @@ impl Ingest {
                 }
             }
         }
-        released
     }
 
     /// Marks feeds quiet for `idle_feed_after` as idle; returns whether evaluations ran.
