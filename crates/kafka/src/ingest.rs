@@ -436,8 +436,16 @@ impl Ingest {
                     }
                 }
                 Some(cmd) = channels.commands.recv() => {
-                    let transitions = hub::execute(&mut self.engine, cmd);
+                    // A success reply must mean the command survives a crash: its state (an
+                    // acknowledgement, a silence) and transitions are snapshotted and logged
+                    // before the operator hears back.
+                    let mut executed = hub::execute(&mut self.engine, cmd);
+                    let transitions = std::mem::take(&mut executed.transitions);
+                    if executed.changed && transitions.is_empty() {
+                        self.snapshot(&[]);
+                    }
                     self.publish_transitions(&channels, transitions, Origin::WallClock);
+                    executed.reply();
                     dirty = true;
                 }
                 _ = ticker.tick() => {
