@@ -3,16 +3,19 @@ alerted on and resolved.
 
 The real `surgecast run` binary consumes a live stream (three sites, A&E arrivals, ambulance calls
 and bed states, timestamped with the wall clock as they are produced) from a real Tansu broker.
-Mid-stream the broker is frozen with SIGSTOP for longer than the stale-feed rules allow, then
-resumed with SIGCONT and the stream carries on. SIGSTOP, not a stop and restart: the installed
-Tansu keeps topics only in memory (its PostgreSQL and S3 storage are not available here), so a
-restarted broker would come back empty. A frozen broker is an unreachable one: connections
-accept but nothing answers, requests time out and librdkafka reconnects with back-off
-(see docs/reliability.md, "Broker outage").
+Mid-stream the broker goes away for longer than the stale-feed rules allow, and comes back; the
+stream carries on. Two kinds of outage, one test each over the same scenario:
+- **stopped and restarted**: the broker is killed (SIGKILL; connections are refused while it is
+  down) and a new broker process is started on the same port. Its topics live in a local S3
+  store (moto's server, outliving the broker), so it comes back with every message it had
+  acknowledged.
+- **frozen**: SIGSTOP, then SIGCONT. An unreachable broker: connections are accepted by the
+  kernel but nothing answers, requests time out and librdkafka reconnects with back-off.
+See docs/reliability.md, "Broker outage".
 
 The hub runs with the production wall-clock behaviour (quiet-time clock advance, idle-feed
 timers), shortened: feeds are stale after one minute, evaluations run every minute. Checked:
-- while the broker is frozen the hub keeps answering gRPC and /metrics, `surgecast_broker_up`
+- while the broker is away the hub keeps answering gRPC and /metrics, `surgecast_broker_up`
   goes to 0, and a stale-feed alert fires for every site;
 - after the broker returns `surgecast_broker_up` is 1 again, every event produced before and after
   the outage is applied exactly once (per-feed `applied` counters equal what was produced, nothing
@@ -21,15 +24,17 @@ timers), shortened: feeds are stale after one minute, evaluations run every minu
 """
 import json
 import signal
+import socket
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 
 import grpc
+import pytest
 from confluent_kafka import Producer
 
-from conftest import Hub, VIEWER_TOKEN, create_hub_topics
+from conftest import Hub, Tansu, VIEWER_TOKEN, create_hub_topics
 from test_reliability_crash import REGISTRY, SITES, iso
 
 from surgecast.v1 import status_pb2, status_pb2_grpc
@@ -170,21 +175,63 @@ def wait_until(what: str, check, timeout: float, hub: Hub, every: float = 1.0):
         time.sleep(every)
 
 
-def test_broker_outage_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolve(
+class Freeze:
+    """The broker frozen (SIGSTOP) and resumed (SIGCONT): unreachable, connections hang."""
+
+    name = "frozen"
+
+    def __init__(self, broker: Tansu):
+        self.broker = broker
+
+    def begin(self) -> None:
+        self.broker.proc.p.send_signal(signal.SIGSTOP)
+
+    def end(self) -> None:
+        self.broker.proc.p.send_signal(signal.SIGCONT)
+
+
+class Restart:
+    """The broker killed (SIGKILL) and, later, started again on the same port over the same
+    storage: gone, connections refused, then a new broker process that must recover its topics."""
+
+    name = "stopped"
+
+    def __init__(self, broker: Tansu):
+        self.broker = broker
+
+    def begin(self) -> None:
+        self.broker.kill()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.broker.port), timeout=2).close()
+
+    def end(self) -> None:
+        self.broker.start()
+
+
+def test_broker_frozen_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolve(
         surgecast_bin, tansu, tmp_path):
+    outage_mid_stream(surgecast_bin, tansu, tmp_path, Freeze(tansu))
+
+
+def test_broker_stopped_and_restarted_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolve(
+        surgecast_bin, tansu_s3, tmp_path):
+    outage_mid_stream(surgecast_bin, tansu_s3, tmp_path, Restart(tansu_s3))
+
+
+def outage_mid_stream(surgecast_bin, broker: Tansu, tmp_path, outage) -> None:
     prefix = f"o{uuid.uuid4().hex[:6]}"
-    topics = create_hub_topics(tansu, prefix, partitions=3)
+    topics = create_hub_topics(broker, prefix, partitions=3)
     registry = tmp_path / "sites.toml"
     registry.write_text(REGISTRY)
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     data_dir = tmp_path / "data"
-    hub = Hub(surgecast_bin, tmp_path, tansu.bootstrap, topics, group=f"{prefix}-hub",
+    hub = Hub(surgecast_bin, tmp_path, broker.bootstrap, topics, group=f"{prefix}-hub",
               extra_env=hub_env(tmp_path, registry, rules))
     channel, stub = stub_for(hub)
-    stream = Stream(tansu.bootstrap, topics)
+    stream = Stream(broker.bootstrap, topics)
     producer = threading.Thread(target=stream.run, daemon=True)
-    frozen = False
+    in_outage = False
     try:
         hub.wait_for_metric("surgecast_broker_up", 1, timeout=30)
         started = datetime.now(timezone.utc)
@@ -202,9 +249,9 @@ def test_broker_outage_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolv
 
         # The outage: the sources cannot reach the broker either, so they pause (events they
         # buffer through an outage arrive too late for evaluations already run; see the docs).
-        tansu.proc.p.send_signal(signal.SIGSTOP)
-        frozen = True
-        frozen_at = time.monotonic()
+        outage.begin()
+        in_outage = True
+        began = time.monotonic()
         wait_until("surgecast_broker_up 0", lambda: hub.metric("surgecast_broker_up") == 0
                    and hub.metrics_text(), 60, hub)
         fired = wait_until(
@@ -216,11 +263,11 @@ def test_broker_outage_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolv
         assert evaluated_at(stub) is not None
         assert hub.metric("surgecast_broker_up") == 0
         assert hub.metric("surgecast_ingest_events_total", outcome="applied") == sum(before.values())
-        outage = time.monotonic() - frozen_at
-        time.sleep(max(0.0, OUTAGE_SECS - outage))
-        outage = time.monotonic() - frozen_at
-        tansu.proc.p.send_signal(signal.SIGCONT)
-        frozen = False
+        lasted = time.monotonic() - began
+        time.sleep(max(0.0, OUTAGE_SECS - lasted))
+        lasted = time.monotonic() - began
+        outage.end()
+        in_outage = False
 
         hub.wait_for_metric("surgecast_broker_up", 1, timeout=60)
         stream.paused.clear()
@@ -251,14 +298,14 @@ def test_broker_outage_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolv
             assert hub.metric("surgecast_ingest_events_total", outcome=outcome) == 0, outcome
         duplicates = hub.metric("surgecast_ingest_events_total", outcome="duplicate")
         assert hub.stop() == 0, hub.proc.output()[-3000:]
-        print(f"outage {outage:.0f}s; {sum(total.values())} events applied once "
+        print(f"broker {outage.name} {lasted:.0f}s; {sum(total.values())} events applied once "
               f"({before} before the outage, {total} in all); "
               f"{len(firing)} stale alerts fired and {len(resolved & firing)} resolved; "
               f"{duplicates:.0f} re-deliveries de-duplicated")
     finally:
         stream.stop.set()
-        if frozen:
-            tansu.proc.p.send_signal(signal.SIGCONT)
+        if in_outage:
+            outage.end()
         channel.close()
         if hub.proc.p.poll() is None:
             hub.proc.p.kill()
