@@ -239,6 +239,7 @@ impl DataDir {
         }
         let path = self.dir.join(ALERT_LOG_FILE);
         let (active, good_len) = read_entries(&path, true)?;
+        self.active_bytes = self.alerts.metadata().map_err(io_err(&path))?.len();
         if self.active_bytes > good_len {
             self.alerts.set_len(good_len).map_err(io_err(&path))?;
             self.alerts.seek(SeekFrom::End(0)).map_err(io_err(&path))?;
