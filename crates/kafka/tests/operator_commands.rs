@@ -5,43 +5,31 @@
 //! apart, so the only snapshot that can hold the command's effect is the one written for it.
 //! The moment the reply arrives, the data directory is read as a restarting hub would read it.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use surgecast_core::{AlertState, SiteRegistry};
-use surgecast_engine::{
-    AlertLog, Command, Engine, EngineConfig, ManualClock, Metrics, StatusSnapshot,
-};
+use surgecast_core::{AlertState, AlertTransition, SiteRegistry};
+use surgecast_engine::{Command, Engine};
 use surgecast_escalation::SilenceMatcher;
-use surgecast_feeds::{Decoder, DecoderConfig};
-use surgecast_forecast::ForecasterConfig;
 use surgecast_kafka::durable::DataDir;
-use surgecast_kafka::ingest::{Durability, IngestChannels, IngestOptions};
-use surgecast_kafka::{EmbeddedBroker, Ingest, KafkaConfig, TopicConfig};
-use surgecast_sim::{Scenario, SimConfig, Simulator};
-use tokio::sync::{mpsc, oneshot, watch};
+use surgecast_kafka::ingest::Durability;
+use surgecast_kafka::{EmbeddedBroker, KafkaConfig, TopicConfig};
+use tokio::sync::oneshot;
 
-fn registry() -> Arc<SiteRegistry> {
-    Arc::new(
-        SiteRegistry::from_toml_str(include_str!(
-            "../../../models/sites/greater-manchester.toml"
-        ))
-        .unwrap(),
-    )
-}
+use common::{Hub, engine_config, registry};
 
-fn restore(
-    registry: &Arc<SiteRegistry>,
-    dir: &DataDir,
-) -> (Engine, Vec<surgecast_core::AlertTransition>) {
+/// The engine and pending transitions a restarting hub would find in the data directory.
+fn restore(registry: &Arc<SiteRegistry>, dir: &DataDir) -> (Engine, Vec<AlertTransition>) {
     let snapshot = dir
         .load_snapshot()
         .unwrap()
         .expect("a snapshot is on disk when the reply arrives");
     let engine = Engine::restore(
         Arc::clone(registry),
-        EngineConfig::default(),
+        engine_config(),
         surgecast_escalation::load_default_config(registry),
         snapshot.engine,
     )
@@ -53,22 +41,10 @@ fn restore(
 async fn a_success_reply_to_an_operator_means_the_command_is_durable() {
     let registry = registry();
     // An engine with alerts firing: half a simulated day, then every feed silent for hours.
-    let mut engine = Engine::new(
-        Arc::clone(&registry),
-        EngineConfig::default(),
-        &ForecasterConfig::default(),
-        surgecast_escalation::load_default_config(&registry),
-    );
-    let mut sim = Simulator::new(
-        &registry,
-        SimConfig::default(),
-        Scenario::load_preset("winter").unwrap(),
-        3,
-    )
-    .unwrap();
-    let until = sim.start() + chrono::Duration::hours(12);
-    for e in sim.advance_until(until) {
-        engine.apply(&e.event);
+    let mut engine = common::engine(&registry);
+    let (events, until) = common::simulated_events(&registry, 12);
+    for e in &events {
+        engine.apply(e);
         engine.run_due();
     }
     engine.advance_clock(until + chrono::Duration::hours(3));
@@ -95,39 +71,18 @@ async fn a_success_reply_to_an_operator_means_the_command_is_durable() {
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&path);
-    let ingest = Ingest::new(
+    let hub = Hub::start(
         &config,
-        Decoder::new(Arc::clone(&registry), DecoderConfig::default()),
+        &registry,
         engine,
-        Metrics::new(),
-        Arc::new(ManualClock::new(now)),
-        IngestOptions {
-            advance_when_quiet: None,
-            ..IngestOptions::default()
-        },
-    )
-    .unwrap()
-    .with_durability(
-        Durability {
+        now,
+        Some(Durability {
             dir: DataDir::open(&path).unwrap(),
             // No periodic snapshot during the test.
             every: Duration::from_secs(3600),
-        },
+        }),
         &[],
     );
-    let (status, _status_rx) = watch::channel(Arc::new(StatusSnapshot::empty()));
-    let (commands_tx, commands) = mpsc::channel(4);
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    let log = Arc::new(AlertLog::new(1000, 16));
-    let task = tokio::spawn(ingest.run(
-        IngestChannels {
-            log: Arc::clone(&log),
-            status,
-            commands,
-            opel_changes: None,
-        },
-        shutdown,
-    ));
     let mut reader = DataDir::open(&path).unwrap();
 
     // A silence of another site's alerts: no transition comes of it, only state.
@@ -138,7 +93,7 @@ async fn a_success_reply_to_an_operator_means_the_command_is_durable() {
         .map(|s| s.code.clone())
         .find(|s| Some(s) != firing.1.as_ref())
         .expect("more than one site");
-    commands_tx
+    hub.commands
         .send(Command::Silence {
             matcher: SilenceMatcher {
                 site: Some(other_site),
@@ -162,7 +117,7 @@ async fn a_success_reply_to_an_operator_means_the_command_is_durable() {
 
     // An acknowledgement: a transition replay cannot redo.
     let (reply, answer) = oneshot::channel();
-    commands_tx
+    hub.commands
         .send(Command::Acknowledge {
             fingerprint: firing.0,
             operator: "duty manager".into(),
@@ -187,9 +142,8 @@ async fn a_success_reply_to_an_operator_means_the_command_is_durable() {
     );
     let logged = reader.load_alert_log().unwrap();
     assert_eq!(logged.last(), Some(&acked), "logged before the reply");
-    assert_eq!(log.newest_seq(), acked.seq, "and in the in-memory log");
+    assert_eq!(hub.log.newest_seq(), acked.seq, "and in the in-memory log");
 
-    shutdown_tx.send(true).unwrap();
-    task.await.unwrap().unwrap();
+    hub.stop().await;
     let _ = std::fs::remove_dir_all(&path);
 }

@@ -2,6 +2,8 @@
 //! points, restored from the file and fed the rest of the events, decides exactly what an
 //! engine that never stopped decides, and the alert log file survives a torn last line.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,16 +13,9 @@ use surgecast_core::{AlertTransition, FeedEvent, SiteRegistry};
 use surgecast_engine::{Engine, EngineConfig, EngineOutput, StatusSnapshot};
 use surgecast_forecast::ForecasterConfig;
 use surgecast_kafka::durable::{DataDir, PartitionPosition, Snapshot};
-use surgecast_sim::{Scenario, SimConfig, Simulator};
 
-fn registry() -> Arc<SiteRegistry> {
-    Arc::new(
-        SiteRegistry::from_toml_str(include_str!(
-            "../../../models/sites/greater-manchester.toml"
-        ))
-        .unwrap(),
-    )
-}
+use common::registry;
+use surgecast_sim::{Scenario, SimConfig, Simulator};
 
 fn engine(registry: &Arc<SiteRegistry>) -> Engine {
     Engine::new(
