@@ -22,20 +22,31 @@ seeds_for() {
         model_files) echo models/sites models/opel models/rules ;;
     esac
 }
-# `-s none`: libFuzzer's coverage guidance without AddressSanitizer. The fuzzed code is safe
-# Rust (panics, overflows in debug assertions, OOM and timeouts are still caught), and with ASan
-# the cc crate instruments the C dependencies too, which breaks librdkafka's configure checks
-# (rdkafka-sys fails to build). Logs go to fuzz/logs/<target>.log (not checked in).
+# Build flags per target. Targets without C dependencies run under AddressSanitizer (cargo-fuzz's
+# default sanitizer), built with --no-default-features so that neither librdkafka nor the API's
+# TLS stack is compiled: ASan instruments C code too, and rdkafka-sys's configure checks fail to
+# link under it. Those that need librdkafka (the binary's config loader, the data directory)
+# run with `-s none`: libFuzzer's coverage guidance without ASan (the code they fuzz is safe
+# Rust; panics, overflow checks, OOM and timeouts are still caught). Logs go to
+# fuzz/logs/<target>.log (not checked in). The two kinds build into separate target directories,
+# since a change of sanitizer rebuilds everything.
+flags_for() {
+    case "$1" in
+        feed_json|feed_protobuf) echo "--no-default-features --target-dir target/asan" ;;
+        model_files) echo "--no-default-features --features api --target-dir target/asan" ;;
+        *) echo "-s none" ;;
+    esac
+}
 status=0
 mkdir -p fuzz/logs
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t"
     # shellcheck disable=SC2046
-    if (cd fuzz && cargo +nightly fuzz run -s none "$t" "corpus/$t" $(for s in $(seeds_for "$t"); do echo "../$s"; done) \
+    if (cd fuzz && cargo +nightly fuzz run $(flags_for "$t") "$t" "corpus/$t" $(for s in $(seeds_for "$t"); do echo "../$s"; done) \
             -- -max_total_time="$budget" -max_len=131072 -rss_limit_mb=2048 -print_final_stats=1 \
             > "logs/$t.log" 2>&1); then
         grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)|cov: ' "fuzz/logs/$t.log" | tail -n 4
-        echo "fuzz $t: no crash in ${budget}s"
+        echo "fuzz $t ($(flags_for "$t")): no crash in ${budget}s"
     else
         tail -n 30 "fuzz/logs/$t.log"
         echo "fuzz $t: CRASH (see fuzz/artifacts/$t)"

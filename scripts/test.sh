@@ -36,7 +36,7 @@ install_tools() {
         cargo install tansu --locked --features dynostore
     fi
     tansu --version >/dev/null
-    if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import grpc, grpc_tools, grpc_health, grpc_reflection, confluent_kafka, pytest" 2>/dev/null; then
+    if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import grpc, grpc_tools, grpc_health, grpc_reflection, confluent_kafka, pytest, moto.server" 2>/dev/null; then
         step "creating the Python venv for end-to-end clients (.venv)"
         python3 -m venv .venv
         .venv/bin/pip install -q --upgrade pip >/dev/null

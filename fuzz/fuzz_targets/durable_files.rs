@@ -1,5 +1,6 @@
 #![no_main]
-//! The data directory's decoders: a snapshot file and an alert log line, from arbitrary bytes.
+//! The data directory's decoders: a snapshot file and alert log files (a closed segment and the
+//! active one), from arbitrary bytes.
 //! A damaged file must be an error, never a panic or an unbounded allocation.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +18,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     };
     std::fs::write(dir.join("snapshot.cbor"), data).unwrap();
     std::fs::write(dir.join("alerts.jsonl"), data).unwrap();
+    // And as a closed segment of a rotated log, read before the active file.
+    std::fs::write(dir.join(format!("alerts-{:020}.jsonl", 1)), data).unwrap();
     let _ = store.load_snapshot();
     let _ = store.load_alert_log();
     let _ = std::fs::remove_dir_all(&dir);

@@ -76,23 +76,39 @@ class Proc:
 # ------------------------------------------------------------------ Tansu (a real Kafka broker)
 
 class Tansu:
-    """A Tansu broker on a free localhost port, with in-memory storage."""
+    """A Tansu broker on a free localhost port, with in-memory storage unless `storage` is given
+    (with `env` for it, e.g. an S3 endpoint)."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, storage: str = "memory://tansu/", env: dict | None = None):
+        self.tmp = tmp
+        self.storage = storage
+        self.env = None if env is None else {**os.environ, **env}
         self.port = free_port()
         self.url = f"tcp://127.0.0.1:{self.port}"
         self.bootstrap = f"127.0.0.1:{self.port}"
+        self.starts = 0
+        self.start()
+
+    def start(self) -> None:
+        """Starts the broker process on the same port (again, after `kill`)."""
+        self.starts += 1
         self.proc = Proc(
             ["tansu", "broker", "--listener-url", self.url,
-             "--advertised-listener-url", self.url, "--storage-engine", "memory://tansu/"],
-            tmp / f"tansu-{self.port}.log",
+             "--advertised-listener-url", self.url, "--storage-engine", self.storage],
+            self.tmp / f"tansu-{self.port}-{self.starts}.log", env=self.env,
         )
         wait_for_port(self.port, 60)
+
+    def kill(self) -> None:
+        """SIGKILL: the broker goes without a word, as in a crash or a pulled plug."""
+        self.proc.p.kill()
+        self.proc.p.wait()
+        self.proc.log.close()
 
     def create_topic(self, name: str, partitions: int) -> None:
         subprocess.run(
             ["tansu", "topic", "create", "--broker", self.url, "--partitions", str(partitions), name],
-            check=True, capture_output=True, timeout=60,
+            check=True, capture_output=True, timeout=60, env=self.env,
         )
 
     def stop(self) -> None:
@@ -104,6 +120,48 @@ def tansu(tmp_path):
     broker = Tansu(tmp_path)
     yield broker
     broker.stop()
+
+
+class S3Store:
+    """A local S3-compatible object store (moto's server) with one bucket: storage for Tansu that
+    outlives the broker process. Tansu's S3 engine coordinates with conditional PUTs
+    (If-None-Match / If-Match), which moto's server honours."""
+
+    BUCKET = "tansu"
+
+    def __init__(self, tmp: Path):
+        import urllib.request
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        server = Path(sys.executable).parent / "moto_server"
+        assert server.exists(), f"{server} missing: pip install -r tests/e2e/requirements.txt"
+        self.proc = Proc([str(server), "-H", "127.0.0.1", "-p", str(self.port)],
+                         tmp / f"s3-{self.port}.log")
+        wait_for_port(self.port, 60)
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/{self.BUCKET}", method="PUT"),
+                               timeout=10).close()
+
+    def env(self) -> dict:
+        """What Tansu's S3 client (object_store, configured from the environment) needs."""
+        return {
+            "AWS_ENDPOINT": self.endpoint, "AWS_ALLOW_HTTP": "true",
+            "AWS_ACCESS_KEY_ID": "e2e", "AWS_SECRET_ACCESS_KEY": "e2e-secret",
+            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+@pytest.fixture
+def tansu_s3(tmp_path):
+    """A Tansu broker whose topics are in a local S3 store: it can be killed and restarted and
+    comes back with its topics and messages."""
+    store = S3Store(tmp_path)
+    broker = Tansu(tmp_path, storage=f"s3://{S3Store.BUCKET}/", env=store.env())
+    yield broker
+    broker.stop()
+    store.stop()
 
 
 def create_hub_topics(broker: Tansu, prefix: str, partitions: int = 3) -> dict:

@@ -3,16 +3,20 @@ alerted on and resolved.
 
 The real `surgecast run` binary consumes a live stream (three sites, A&E arrivals, ambulance calls
 and bed states, timestamped with the wall clock as they are produced) from a real Tansu broker.
-Mid-stream the broker is frozen with SIGSTOP for longer than the stale-feed rules allow, then
-resumed with SIGCONT and the stream carries on. SIGSTOP, not a stop and restart: the installed
-Tansu keeps topics only in memory (its PostgreSQL and S3 storage are not available here), so a
-restarted broker would come back empty. A frozen broker is an unreachable one: connections
-accept but nothing answers, requests time out and librdkafka reconnects with back-off
-(see docs/reliability.md, "Broker outage").
+Mid-stream the broker goes away for longer than the stale-feed rules allow, and comes back; the
+stream carries on. Two kinds of outage, one after the other in the same stream (the cold start
+and the final check, minutes each, are paid once):
+- **frozen** (first): SIGSTOP, then SIGCONT. An unreachable broker: connections are accepted by
+  the kernel but nothing answers, requests time out and librdkafka reconnects with back-off.
+- **stopped and restarted** (second): the broker is killed (SIGKILL; connections are refused
+  while it is down) and a new broker process is started on the same port. Its topics live in a
+  local S3 store (moto's server, outliving the broker), so it comes back with every message it
+  had acknowledged.
+See docs/reliability.md, "Broker outage".
 
 The hub runs with the production wall-clock behaviour (quiet-time clock advance, idle-feed
-timers), shortened: feeds are stale after one minute, evaluations run every minute. Checked:
-- while the broker is frozen the hub keeps answering gRPC and /metrics, `surgecast_broker_up`
+timers), shortened: feeds are stale after two minutes, evaluations run every minute. Checked:
+- while the broker is away the hub keeps answering gRPC and /metrics, `surgecast_broker_up`
   goes to 0, and a stale-feed alert fires for every site;
 - after the broker returns `surgecast_broker_up` is 1 again, every event produced before and after
   the outage is applied exactly once (per-feed `applied` counters equal what was produced, nothing
@@ -21,15 +25,17 @@ timers), shortened: feeds are stale after one minute, evaluations run every minu
 """
 import json
 import signal
+import socket
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
 
 import grpc
+import pytest
 from confluent_kafka import Producer
 
-from conftest import Hub, VIEWER_TOKEN, create_hub_topics
+from conftest import Hub, Tansu, VIEWER_TOKEN, create_hub_topics
 from test_reliability_crash import REGISTRY, SITES, iso
 
 from surgecast.v1 import status_pb2, status_pb2_grpc
@@ -170,21 +176,61 @@ def wait_until(what: str, check, timeout: float, hub: Hub, every: float = 1.0):
         time.sleep(every)
 
 
-def test_broker_outage_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolve(
-        surgecast_bin, tansu, tmp_path):
+class Freeze:
+    """The broker frozen (SIGSTOP) and resumed (SIGCONT): unreachable, connections hang."""
+
+    name = "frozen"
+
+    def __init__(self, broker: Tansu):
+        self.broker = broker
+
+    def begin(self) -> None:
+        self.broker.proc.p.send_signal(signal.SIGSTOP)
+
+    def end(self) -> None:
+        self.broker.proc.p.send_signal(signal.SIGCONT)
+
+
+class Restart:
+    """The broker killed (SIGKILL) and, later, started again on the same port over the same
+    storage: gone, connections refused, then a new broker process that must recover its topics."""
+
+    name = "stopped"
+
+    def __init__(self, broker: Tansu):
+        self.broker = broker
+
+    def begin(self) -> None:
+        self.broker.kill()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", self.broker.port), timeout=2).close()
+
+    def end(self) -> None:
+        self.broker.start()
+
+
+def test_broker_frozen_then_stopped_and_restarted_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolve(
+        surgecast_bin, tansu_s3, tmp_path):
+    # One stream through both outages: the cold start and the final check (minutes each, at
+    # evaluation granularity) are paid once.
+    outages_mid_stream(surgecast_bin, tansu_s3, tmp_path, [Freeze(tansu_s3), Restart(tansu_s3)])
+
+
+def outages_mid_stream(surgecast_bin, broker: Tansu, tmp_path, outages: list) -> None:
     prefix = f"o{uuid.uuid4().hex[:6]}"
-    topics = create_hub_topics(tansu, prefix, partitions=3)
+    topics = create_hub_topics(broker, prefix, partitions=3)
     registry = tmp_path / "sites.toml"
     registry.write_text(REGISTRY)
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     data_dir = tmp_path / "data"
-    hub = Hub(surgecast_bin, tmp_path, tansu.bootstrap, topics, group=f"{prefix}-hub",
+    hub = Hub(surgecast_bin, tmp_path, broker.bootstrap, topics, group=f"{prefix}-hub",
               extra_env=hub_env(tmp_path, registry, rules))
     channel, stub = stub_for(hub)
-    stream = Stream(tansu.bootstrap, topics)
+    stream = Stream(broker.bootstrap, topics)
     producer = threading.Thread(target=stream.run, daemon=True)
-    frozen = False
+    current = None
+    report = []
     try:
         hub.wait_for_metric("surgecast_broker_up", 1, timeout=30)
         started = datetime.now(timezone.utc)
@@ -194,44 +240,52 @@ def test_broker_outage_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolv
         wait_until("cold-start stale alerts resolved",
                    lambda: (evaluated_at(stub) or started) > started
                    and not active(stale_alerts(data_dir)), 150, hub)
-        seen = len(stale_alerts(data_dir))
-        time.sleep(STREAM_SECS)
-        before = stream.pause()
-        for feed, n in before.items():
-            hub.wait_for_metric("surgecast_ingest_events_total", n, feed=feed, outcome="applied")
+        for outage in outages:
+            seen = len(stale_alerts(data_dir))
+            time.sleep(STREAM_SECS)
+            before = stream.pause()
+            for feed, n in before.items():
+                hub.wait_for_metric("surgecast_ingest_events_total", n, feed=feed,
+                                    outcome="applied")
 
-        # The outage: the sources cannot reach the broker either, so they pause (events they
-        # buffer through an outage arrive too late for evaluations already run; see the docs).
-        tansu.proc.p.send_signal(signal.SIGSTOP)
-        frozen = True
-        frozen_at = time.monotonic()
-        wait_until("surgecast_broker_up 0", lambda: hub.metric("surgecast_broker_up") == 0
-                   and hub.metrics_text(), 60, hub)
-        fired = wait_until(
-            "a stale-feed alert firing for every site",
-            lambda: (lambda f: f if {t["alert"]["site"] for t in f} == set(SITES) else None)(
-                [t for t in stale_alerts(data_dir)[seen:] if t["to"] == "firing"]),
-            300, hub, every=2)
-        # The hub still serves its last state over gRPC and /metrics while the broker is away.
-        assert evaluated_at(stub) is not None
-        assert hub.metric("surgecast_broker_up") == 0
-        assert hub.metric("surgecast_ingest_events_total", outcome="applied") == sum(before.values())
-        outage = time.monotonic() - frozen_at
-        time.sleep(max(0.0, OUTAGE_SECS - outage))
-        outage = time.monotonic() - frozen_at
-        tansu.proc.p.send_signal(signal.SIGCONT)
-        frozen = False
+            # The outage: the sources cannot reach the broker either, so they pause (events
+            # they buffer through an outage arrive too late for evaluations already run; see
+            # the docs).
+            outage.begin()
+            current = outage
+            began = time.monotonic()
+            wait_until("surgecast_broker_up 0", lambda: hub.metric("surgecast_broker_up") == 0
+                       and hub.metrics_text(), 60, hub)
+            fired = wait_until(
+                f"a stale-feed alert firing for every site (broker {outage.name})",
+                lambda: (lambda f: f if {t["alert"]["site"] for t in f} == set(SITES) else None)(
+                    [t for t in stale_alerts(data_dir)[seen:] if t["to"] == "firing"]),
+                300, hub, every=2)
+            # The hub still serves its last state over gRPC and /metrics while the broker is
+            # away.
+            assert evaluated_at(stub) is not None
+            assert hub.metric("surgecast_broker_up") == 0
+            assert (hub.metric("surgecast_ingest_events_total", outcome="applied")
+                    == sum(before.values()))
+            lasted = time.monotonic() - began
+            time.sleep(max(0.0, OUTAGE_SECS - lasted))
+            lasted = time.monotonic() - began
+            outage.end()
+            current = None
 
-        hub.wait_for_metric("surgecast_broker_up", 1, timeout=60)
-        stream.paused.clear()
-        # Every stale alert that fired resolves once its feed is live again.
-        firing = {t["alert"]["fingerprint"] for t in fired}
-        resolved = wait_until(
-            "every stale alert resolved",
-            lambda: (lambda r: r if firing <= r else None)(
-                {t["alert"]["fingerprint"] for t in stale_alerts(data_dir)[seen:]
-                 if t["to"] == "resolved"}),
-            180, hub, every=2)
+            hub.wait_for_metric("surgecast_broker_up", 1, timeout=60)
+            stream.paused.clear()
+            # Every stale alert that fired resolves once its feed is live again.
+            firing = {t["alert"]["fingerprint"] for t in fired}
+            resolved = wait_until(
+                f"every stale alert resolved (broker {outage.name})",
+                lambda: (lambda r: r if firing <= r else None)(
+                    {t["alert"]["fingerprint"] for t in stale_alerts(data_dir)[seen:]
+                     if t["to"] == "resolved"}),
+                180, hub, every=2)
+            report.append(f"broker {outage.name} {lasted:.0f}s with {sum(before.values())} "
+                          f"events applied before it: {len(firing)} stale alerts fired and "
+                          f"{len(resolved & firing)} resolved")
         time.sleep(STREAM_SECS)
         total = stream.pause()
         last_event = datetime.now(timezone.utc)
@@ -251,14 +305,12 @@ def test_broker_outage_mid_stream_loses_nothing_and_stale_alerts_fire_and_resolv
             assert hub.metric("surgecast_ingest_events_total", outcome=outcome) == 0, outcome
         duplicates = hub.metric("surgecast_ingest_events_total", outcome="duplicate")
         assert hub.stop() == 0, hub.proc.output()[-3000:]
-        print(f"outage {outage:.0f}s; {sum(total.values())} events applied once "
-              f"({before} before the outage, {total} in all); "
-              f"{len(firing)} stale alerts fired and {len(resolved & firing)} resolved; "
+        print("; ".join(report) + f"; {sum(total.values())} events applied once ({total}); "
               f"{duplicates:.0f} re-deliveries de-duplicated")
     finally:
         stream.stop.set()
-        if frozen:
-            tansu.proc.p.send_signal(signal.SIGCONT)
+        if current is not None:
+            current.end()
         channel.close()
         if hub.proc.p.poll() is None:
             hub.proc.p.kill()

@@ -347,8 +347,52 @@ pub enum Command {
     },
 }
 
-/// Applies a command to the engine, returning the transitions to append to the log.
-pub fn execute(engine: &mut Engine, command: Command) -> Vec<AlertTransition> {
+/// A command applied to the engine, its answer held back: the caller makes the command's
+/// effect durable first (a snapshot, then the alert log), so that an operator told "done" can
+/// rely on it surviving a crash. [`Executed::reply`] then sends the answer.
+#[must_use = "the operator waits for the reply: send it once the effect is durable"]
+pub struct Executed {
+    /// Transitions to append to the log (decided by wall-clock work: replay cannot redo them).
+    pub transitions: Vec<AlertTransition>,
+    /// Whether the command succeeded, i.e. changed the engine's state (an acknowledgement, a
+    /// silence added or removed) even when no transition came of it.
+    pub changed: bool,
+    reply: Box<dyn FnOnce() + Send>,
+}
+
+impl std::fmt::Debug for Executed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executed")
+            .field("transitions", &self.transitions)
+            .field("changed", &self.changed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Executed {
+    fn new<T: Send + 'static>(
+        transitions: Vec<AlertTransition>,
+        result: Result<T, EscalationError>,
+        reply: oneshot::Sender<Result<T, EscalationError>>,
+    ) -> Self {
+        Self {
+            transitions,
+            changed: result.is_ok(),
+            reply: Box::new(move || {
+                // The operator may have gone (deadline, cancelled call): nothing to tell.
+                let _ = reply.send(result);
+            }),
+        }
+    }
+
+    /// Sends the command's answer to whoever issued it.
+    pub fn reply(self) {
+        (self.reply)();
+    }
+}
+
+/// Applies a command to the engine; the caller makes it durable, then sends the reply.
+pub fn execute(engine: &mut Engine, command: Command) -> Executed {
     match command {
         Command::Acknowledge {
             fingerprint,
@@ -357,9 +401,7 @@ pub fn execute(engine: &mut Engine, command: Command) -> Vec<AlertTransition> {
             reply,
         } => {
             let r = engine.acknowledge(fingerprint, &operator, &note);
-            let out = r.iter().cloned().collect();
-            let _ = reply.send(r);
-            out
+            Executed::new(r.iter().cloned().collect(), r, reply)
         }
         Command::Silence {
             matcher,
@@ -370,14 +412,12 @@ pub fn execute(engine: &mut Engine, command: Command) -> Vec<AlertTransition> {
         } => {
             let r = engine.silence(matcher, until, &created_by, &comment);
             let out = r.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
-            let _ = reply.send(r);
-            out
+            Executed::new(out, r, reply)
         }
         Command::Unsilence { id, reply } => {
             let r = engine.unsilence(id);
             let out = r.as_ref().cloned().unwrap_or_default();
-            let _ = reply.send(r);
-            out
+            Executed::new(out, r, reply)
         }
     }
 }

@@ -485,7 +485,6 @@ impl Ingest {
         let mut ticker = tokio::time::interval(Duration::from_millis(250));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut dirty = true;
-        let mut error_backoff = Duration::ZERO;
         // A message borrows the consumer; holding it outside `self` lets `handle` take `&mut self`.
         let consumer = Arc::clone(&self.consumer);
         loop {
@@ -497,8 +496,16 @@ impl Ingest {
                     }
                 }
                 Some(cmd) = channels.commands.recv() => {
-                    let transitions = hub::execute(&mut self.engine, cmd);
+                    // A success reply must mean the command survives a crash: its state (an
+                    // acknowledgement, a silence) and transitions are snapshotted and logged
+                    // before the operator hears back.
+                    let mut executed = hub::execute(&mut self.engine, cmd);
+                    let transitions = std::mem::take(&mut executed.transitions);
+                    if executed.changed && transitions.is_empty() {
+                        self.snapshot(&[]);
+                    }
                     self.publish_transitions(&channels, transitions, Origin::WallClock);
+                    executed.reply();
                     dirty = true;
                 }
                 _ = ticker.tick() => {
@@ -520,7 +527,6 @@ impl Ingest {
                     match received {
                         Ok(msg) => {
                             last_message = Instant::now();
-                            error_backoff = Duration::ZERO;
                             dirty |= self.flow_follow_assignment(&channels, &mut shutdown).await;
                             self.handle(&msg, &mut shutdown, false).await;
                             dirty |= self.run_due(&channels, Origin::Replayable);
@@ -528,11 +534,12 @@ impl Ingest {
                         }
                         Err(e) => {
                             // The broker is away or the fetch failed: keep serving what we
-                            // have, and try again with back-off (librdkafka reconnects itself).
-                            error_backoff = (error_backoff * 2)
-                                .clamp(Duration::from_millis(200), Duration::from_secs(5));
-                            warn!(error = %e, backoff_ms = error_backoff.as_millis() as u64, "kafka consumer error; retrying");
-                            tokio::time::sleep(error_backoff).await;
+                            // have. librdkafka reconnects with its own back-off and reports
+                            // errors as queued events, at its own pace: sleeping here would
+                            // stall commands, ticks and shutdown, and after a long outage
+                            // leave a backlog of stale errors ahead of the messages (seen:
+                            // minutes of them after a broker restart).
+                            warn!(error = %e, "kafka consumer error; librdkafka retries");
                         }
                     }
                 }

@@ -2,6 +2,8 @@
 //! points, restored from the file and fed the rest of the events, decides exactly what an
 //! engine that never stopped decides, and the alert log file survives a torn last line.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,16 +13,9 @@ use surgecast_core::{AlertTransition, FeedEvent, SiteRegistry};
 use surgecast_engine::{Engine, EngineConfig, EngineOutput, StatusSnapshot};
 use surgecast_forecast::ForecasterConfig;
 use surgecast_kafka::durable::{DataDir, PartitionPosition, Snapshot};
-use surgecast_sim::{Scenario, SimConfig, Simulator};
 
-fn registry() -> Arc<SiteRegistry> {
-    Arc::new(
-        SiteRegistry::from_toml_str(include_str!(
-            "../../../models/sites/greater-manchester.toml"
-        ))
-        .unwrap(),
-    )
-}
+use common::registry;
+use surgecast_sim::{Scenario, SimConfig, Simulator};
 
 fn engine(registry: &Arc<SiteRegistry>) -> Engine {
     Engine::new(
@@ -246,4 +241,140 @@ fn replayed_transitions_are_not_logged_twice_and_conflicts_are_told_apart() {
         [1, 2, 3, 4]
     );
     assert_eq!(log.since(2).unwrap()[0], transition(3));
+}
+
+/// The files of the alert log in a data directory: closed segments (sorted) and the active one.
+fn alert_log_files(dir: &std::path::Path) -> (Vec<String>, u64) {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("alerts"))
+        .collect();
+    names.sort();
+    let bytes = names
+        .iter()
+        .map(|n| std::fs::metadata(dir.join(n)).unwrap().len())
+        .sum();
+    (names, bytes)
+}
+
+#[test]
+fn alert_log_rotates_within_bounds_and_a_restart_carries_on_from_it() {
+    use surgecast_engine::{AlertLog, Appended};
+    use surgecast_kafka::durable::AlertLogLimits;
+    let registry = registry();
+    let state = engine(&registry).snapshot();
+    let snapshot = Snapshot {
+        engine: state,
+        positions: Vec::new(),
+        pending_alerts: Vec::new(),
+    };
+    let line = serde_json::to_vec(&transition(1)).unwrap().len() as u64 + 1;
+    let limits = AlertLogLimits {
+        segment_bytes: 10 * line,
+        segments: 2,
+    };
+    let dir = scratch_dir("rotate");
+    let snapshot_every = 4;
+    let (logged, after_snapshot) = (200, 3);
+    {
+        let mut data = DataDir::open_with(&dir, limits).unwrap();
+        for seq in 1..=logged {
+            data.append_alert(&transition(seq)).unwrap();
+            if seq % snapshot_every == 0 {
+                data.write_snapshot(&snapshot).unwrap();
+            }
+        }
+        // Decided after the last snapshot, then a crash: replay will regenerate these.
+        for seq in logged + 1..=logged + after_snapshot {
+            data.append_alert(&transition(seq)).unwrap();
+        }
+        let (files, bytes) = alert_log_files(&dir);
+        // Two closed segments and the active one, whatever was logged.
+        assert_eq!(files.len(), 3, "{files:?}");
+        assert!(
+            files[..2].iter().all(|f| f.starts_with("alerts-")),
+            "{files:?}"
+        );
+        assert_eq!(files[2], "alerts.jsonl");
+        // A segment is closed at the first snapshot past its limit: at most one snapshot
+        // interval over it.
+        let bound = 3 * (limits.segment_bytes + snapshot_every * line);
+        assert!(bytes <= bound, "{bytes} bytes on disk, bound {bound}");
+    }
+
+    let mut data = DataDir::open_with(&dir, limits).unwrap();
+    let entries = data.load_alert_log().unwrap();
+    let seqs: Vec<u64> = entries.iter().map(|t| t.seq).collect();
+    let (first, last) = (seqs[0], *seqs.last().unwrap());
+    assert!(first > 1, "the oldest history was dropped");
+    assert_eq!(
+        last,
+        logged + after_snapshot,
+        "the newest sequence number is found"
+    );
+    assert_eq!(
+        seqs,
+        (first..=last).collect::<Vec<_>>(),
+        "no gap, no repeat"
+    );
+    // The restore as the hub does it: reload, then replay regenerates what came after the
+    // snapshot, which is matched rather than logged twice, and numbering carries on.
+    let log = AlertLog::new(1000, 16);
+    for t in entries {
+        assert_eq!(log.append(t), Appended::New);
+    }
+    for seq in logged + 1..=logged + after_snapshot {
+        assert_eq!(log.append(transition(seq)), Appended::Replayed);
+    }
+    let next = transition(logged + after_snapshot + 1);
+    assert_eq!(log.append(next.clone()), Appended::New);
+    data.append_alert(&next).unwrap();
+    data.sync_alerts().unwrap();
+    assert_eq!(
+        DataDir::open_with(&dir, limits)
+            .unwrap()
+            .load_alert_log()
+            .unwrap()
+            .last(),
+        Some(&next)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_crash_between_closing_a_segment_and_starting_the_next_loses_nothing() {
+    let dir = scratch_dir("rotate-crash");
+    {
+        let mut data = DataDir::open(&dir).unwrap();
+        for seq in 1..=3 {
+            data.append_alert(&transition(seq)).unwrap();
+        }
+        data.sync_alerts().unwrap();
+    }
+    // The rename of a rotation done, the new active segment not yet created.
+    std::fs::rename(
+        dir.join("alerts.jsonl"),
+        dir.join(format!("alerts-{:020}.jsonl", 1)),
+    )
+    .unwrap();
+    let mut data = DataDir::open(&dir).unwrap();
+    let seqs: Vec<u64> = data
+        .load_alert_log()
+        .unwrap()
+        .iter()
+        .map(|t| t.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    data.append_alert(&transition(4)).unwrap();
+    data.sync_alerts().unwrap();
+    let seqs: Vec<u64> = DataDir::open(&dir)
+        .unwrap()
+        .load_alert_log()
+        .unwrap()
+        .iter()
+        .map(|t| t.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -48,13 +48,30 @@ pub struct DurabilitySettings {
     /// Seconds (wall time) between snapshots while running; also written on shutdown and
     /// whenever an operator command or a quiet-time tick changes alerts.
     pub snapshot_every_secs: u64,
+    /// The alert log's active file is closed at the first snapshot after it reaches this many
+    /// MiB, and a new one started.
+    pub alert_log_segment_mib: u64,
+    /// Closed alert log files kept (at least 1); older ones are deleted.
+    pub alert_log_segments: usize,
+}
+
+impl DurabilitySettings {
+    pub fn alert_log_limits(&self) -> surgecast_kafka::durable::AlertLogLimits {
+        surgecast_kafka::durable::AlertLogLimits {
+            segment_bytes: self.alert_log_segment_mib.max(1) << 20,
+            segments: self.alert_log_segments,
+        }
+    }
 }
 
 impl Default for DurabilitySettings {
     fn default() -> Self {
+        let limits = surgecast_kafka::durable::AlertLogLimits::default();
         Self {
             data_dir: None,
             snapshot_every_secs: 30,
+            alert_log_segment_mib: limits.segment_bytes >> 20,
+            alert_log_segments: limits.segments,
         }
     }
 }

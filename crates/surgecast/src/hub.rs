@@ -118,7 +118,8 @@ fn restore(
     let Some(path) = &config.durability.data_dir else {
         return Ok((fresh(escalation), None, None));
     };
-    let mut dir = DataDir::open(path).context("opening the data directory")?;
+    let mut dir = DataDir::open_with(path, config.durability.alert_log_limits())
+        .context("opening the data directory")?;
     let snapshot = dir.load_snapshot().context("reading the latest snapshot")?;
     let entries = dir.load_alert_log().context("reading the alert log")?;
     let logged = entries.last().map_or(0, |t| t.seq);
