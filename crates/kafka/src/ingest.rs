@@ -527,8 +527,11 @@ impl Ingest {
                     match received {
                         Ok(msg) => {
                             last_message = Instant::now();
-                            dirty |= self.flow_follow_assignment(&channels, &mut shutdown).await;
+                            self.flow_follow_assignment(&channels, &mut shutdown).await;
                             self.handle(&msg, &mut shutdown, false).await;
+                            // The state changed (or a message was refused): the status is
+                            // republished even if no evaluation falls due.
+                            dirty = true;
                             dirty |= self.run_due(&channels, Origin::Replayable);
                             dirty |= self.flow_step(&channels, &mut shutdown).await;
                         }
@@ -657,6 +660,7 @@ impl Ingest {
         for at in waiting {
             while let Some(msg) = self.pop_held(at) {
                 self.handle(&msg, shutdown, true).await;
+                dirty = true;
                 dirty |= self.run_due(channels, Origin::Replayable);
                 if self.flow.as_ref().is_some_and(|f| f.is_held(at)) {
                     break;

@@ -100,8 +100,9 @@ impl Default for IngestSettings {
             advance_clock_when_quiet_secs: 60,
             status_every_ms: 500,
             idle_feed_secs: 30,
-            // Off by default: see docs/reliability.md, "Catch-up skew" (open defect).
-            max_event_time_skew_mins: 0,
+            // An hour: well under the engine's 6 h idle timeout, and wide enough that live
+            // partitions, minutes apart, are never held (docs/reliability.md, "Catch-up skew").
+            max_event_time_skew_mins: 60,
         }
     }
 }
