@@ -197,8 +197,9 @@ pub struct IngestOptions {
     pub idle_feed_after: Duration,
     /// Catch-up flow control: a feed partition read more than this far (event time) ahead of
     /// the slowest partition still behind its high watermark is held back until the others come
-    /// within half of it (see [`crate::flow`]). `None` = off (the default). Must stay well under the engine's
+    /// within half of it (see [`crate::flow`]). `None` = off. Must stay well under the engine's
     /// `idle_timeout_mins`, past which a feed behind the others stops holding the watermark.
+    /// The hub's configuration turns it on (`ingest.max_event_time_skew_mins`, 60).
     pub max_event_time_skew: Option<chrono::Duration>,
     /// A partition with no message for this long (wall time) stops holding others back.
     pub partition_quiet_after: Duration,
@@ -210,7 +211,8 @@ impl Default for IngestOptions {
             status_every: Duration::from_millis(500),
             advance_when_quiet: Some(Duration::from_secs(60)),
             idle_feed_after: Duration::from_secs(30),
-            // Off until restart + flow control is understood (docs/reliability.md).
+            // Off for library callers, whose tests feed a chosen order; the hub's configuration
+            // sets it (crates/surgecast/src/config.rs).
             max_event_time_skew: None,
             partition_quiet_after: Duration::from_secs(2),
         }
