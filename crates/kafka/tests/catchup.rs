@@ -18,17 +18,9 @@ use surgecast_feeds::{Decoder, DecoderConfig, WireFormat};
 use surgecast_forecast::ForecasterConfig;
 use surgecast_kafka::ingest::{IngestChannels, IngestOptions};
 use surgecast_kafka::{EmbeddedBroker, FeedProducer, Ingest, IngestSummary, KafkaConfig};
-use surgecast_sim::{Scenario, SimConfig, Simulator};
 use tokio::sync::{mpsc, watch};
 
-fn registry() -> Arc<SiteRegistry> {
-    Arc::new(
-        SiteRegistry::from_toml_str(include_str!(
-            "../../../models/sites/greater-manchester.toml"
-        ))
-        .unwrap(),
-    )
-}
+mod common;
 
 /// The shipped engine configuration: nothing relaxed for the test.
 fn engine(registry: &Arc<SiteRegistry>) -> Engine {
@@ -38,24 +30,6 @@ fn engine(registry: &Arc<SiteRegistry>) -> Engine {
         &ForecasterConfig::default(),
         surgecast_escalation::load_default_config(registry),
     )
-}
-
-/// Two simulated winter days (seed 42), in the order the simulator emits them.
-fn backlog(registry: &SiteRegistry) -> (Vec<FeedEvent>, surgecast_core::EventTime) {
-    let mut sim = Simulator::new(
-        registry,
-        SimConfig::default(),
-        Scenario::load_preset("winter").unwrap(),
-        42,
-    )
-    .unwrap();
-    let end = sim.start() + chrono::Duration::days(2);
-    let events = sim
-        .advance_until(end)
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
-    (events, end)
 }
 
 struct Streamed {
@@ -173,8 +147,9 @@ async fn catch_up(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_day_backlog_is_caught_up_with_the_shipped_engine_config() {
-    let registry = registry();
-    let (events, end) = backlog(&registry);
+    let registry = common::registry();
+    // Two simulated winter days (seed 42), in the order the simulator emits them.
+    let (events, end) = common::simulated_winter(&registry, 48, 42);
     let n = events.len() as u64;
     assert!(n > 50_000, "{n} events");
     let reference = streamed(&registry, &events);

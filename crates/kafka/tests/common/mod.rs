@@ -30,13 +30,22 @@ pub fn registry() -> Arc<SiteRegistry> {
     )
 }
 
-/// `hours` of the winter scenario, in the simulator's order, and when it ends.
+/// `hours` of the winter scenario (seed 7), in the simulator's order, and when it ends.
 pub fn simulated_events(registry: &SiteRegistry, hours: i64) -> (Vec<FeedEvent>, EventTime) {
+    simulated_winter(registry, hours, 7)
+}
+
+/// `hours` of the winter scenario with `seed`, in the simulator's order, and when it ends.
+pub fn simulated_winter(
+    registry: &SiteRegistry,
+    hours: i64,
+    seed: u64,
+) -> (Vec<FeedEvent>, EventTime) {
     let mut sim = Simulator::new(
         registry,
         SimConfig::default(),
         Scenario::load_preset("winter").unwrap(),
-        7,
+        seed,
     )
     .unwrap();
     let end = sim.start() + chrono::Duration::hours(hours);
