@@ -572,11 +572,11 @@ impl Ingest {
     }
 
     /// Starts the flow control afresh when the assignment has changed (the first message, a
-    /// rebalance). Held messages: with the cooperative protocol a partition kept through the
-    /// rebalance goes on from after them, so they are handled now; otherwise (eager protocol,
-    /// or a partition taken away) they are dropped unhandled: their offsets were never stored,
-    /// and an assignment starts at the stored position (the engine's, see `LagContext`), so
-    /// they are read again here or by the partition's new owner.
+    /// rebalance), then drains what it no longer holds. Held messages fetched under an earlier
+    /// assignment are dropped unhandled unless their partition stayed through a cooperative
+    /// rebalance: their offsets were never stored, and an assignment starts at the stored
+    /// position (the engine's, see `LagContext`), so they are read again here or by the
+    /// partition's new owner.
     async fn flow_follow_assignment(
         &mut self,
         channels: &IngestChannels,

@@ -11,26 +11,13 @@ use std::time::{Duration, Instant};
 
 use surgecast_core::{AlertTransition, Feed, FeedEvent, SiteRegistry};
 use surgecast_engine::metrics::INGEST_OUTCOMES;
-use surgecast_engine::{
-    AlertLog, Engine, EngineConfig, EngineOutput, ManualClock, Metrics, StatusSnapshot,
-};
+use surgecast_engine::{AlertLog, EngineOutput, ManualClock, Metrics, StatusSnapshot};
 use surgecast_feeds::{Decoder, DecoderConfig, WireFormat};
-use surgecast_forecast::ForecasterConfig;
 use surgecast_kafka::ingest::{IngestChannels, IngestOptions};
 use surgecast_kafka::{EmbeddedBroker, FeedProducer, Ingest, IngestSummary, KafkaConfig};
 use tokio::sync::{mpsc, watch};
 
 mod common;
-
-/// The shipped engine configuration: nothing relaxed for the test.
-fn engine(registry: &Arc<SiteRegistry>) -> Engine {
-    Engine::new(
-        Arc::clone(registry),
-        EngineConfig::default(),
-        &ForecasterConfig::default(),
-        surgecast_escalation::load_default_config(registry),
-    )
-}
 
 struct Streamed {
     applied: u64,
@@ -40,7 +27,7 @@ struct Streamed {
 
 /// What the engine decides when fed the events in order, as a live stream would be.
 fn streamed(registry: &Arc<SiteRegistry>, events: &[FeedEvent]) -> Streamed {
-    let mut e = engine(registry);
+    let mut e = common::shipped_engine(registry);
     let mut applied = 0;
     let mut alerts = Vec::new();
     for ev in events {
@@ -95,7 +82,7 @@ async fn catch_up(
     let ingest = Ingest::new(
         &config,
         Decoder::new(Arc::clone(registry), DecoderConfig::default()),
-        engine(registry),
+        common::shipped_engine(registry),
         metrics.clone(),
         Arc::new(ManualClock::new(end)),
         IngestOptions {

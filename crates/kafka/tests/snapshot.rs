@@ -11,20 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Duration;
 use surgecast_core::{AlertTransition, FeedEvent, SiteRegistry};
 use surgecast_engine::{Engine, EngineConfig, EngineOutput, StatusSnapshot};
-use surgecast_forecast::ForecasterConfig;
 use surgecast_kafka::durable::{DataDir, PartitionPosition, Snapshot};
 
 use common::registry;
 use surgecast_sim::{Scenario, SimConfig, Simulator};
-
-fn engine(registry: &Arc<SiteRegistry>) -> Engine {
-    Engine::new(
-        Arc::clone(registry),
-        EngineConfig::default(),
-        &ForecasterConfig::default(),
-        surgecast_escalation::load_default_config(registry),
-    )
-}
 
 fn scratch_dir(name: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -66,7 +56,7 @@ fn restored_engine_decides_exactly_what_an_uninterrupted_one_does() {
     let events = events(&registry);
     assert!(events.len() > 10_000, "{} events", events.len());
 
-    let mut reference = engine(&registry);
+    let mut reference = common::shipped_engine(&registry);
     let mut expected = Vec::new();
     feed(&mut reference, &events, &mut expected);
     let alerts = expected
@@ -80,7 +70,7 @@ fn restored_engine_decides_exactly_what_an_uninterrupted_one_does() {
     let dir = scratch_dir("restore");
     let mut data = DataDir::open(&dir).unwrap();
     let mut got = Vec::new();
-    let mut current = engine(&registry);
+    let mut current = common::shipped_engine(&registry);
     let mut from = 0;
     for &cut in &cuts {
         feed(&mut current, &events[from..cut], &mut got);
@@ -129,7 +119,7 @@ fn restored_engine_decides_exactly_what_an_uninterrupted_one_does() {
 #[test]
 fn a_snapshot_under_another_registry_is_refused() {
     let registry = registry();
-    let snapshot = engine(&registry).snapshot();
+    let snapshot = common::shipped_engine(&registry).snapshot();
     let smaller = SiteRegistry::from_toml_str(
         &include_str!("../../../models/sites/greater-manchester.toml")
             .split("\n[[site]]")
@@ -263,7 +253,7 @@ fn alert_log_rotates_within_bounds_and_a_restart_carries_on_from_it() {
     use surgecast_engine::{AlertLog, Appended};
     use surgecast_kafka::durable::AlertLogLimits;
     let registry = registry();
-    let state = engine(&registry).snapshot();
+    let state = common::shipped_engine(&registry).snapshot();
     let snapshot = Snapshot {
         engine: state,
         positions: Vec::new(),

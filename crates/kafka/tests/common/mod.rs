@@ -69,9 +69,18 @@ pub fn engine_config() -> EngineConfig {
 }
 
 pub fn engine(registry: &Arc<SiteRegistry>) -> Engine {
+    engine_with(registry, engine_config())
+}
+
+/// An engine with the shipped settings, nothing relaxed.
+pub fn shipped_engine(registry: &Arc<SiteRegistry>) -> Engine {
+    engine_with(registry, EngineConfig::default())
+}
+
+fn engine_with(registry: &Arc<SiteRegistry>, config: EngineConfig) -> Engine {
     Engine::new(
         Arc::clone(registry),
-        engine_config(),
+        config,
         &ForecasterConfig::default(),
         surgecast_escalation::load_default_config(registry),
     )
