@@ -156,7 +156,7 @@ impl SystemState {
             FeedEvent::Ambulance(e) => state.ambulance.apply(e),
             FeedEvent::Beds(e) => state.beds.apply(e),
         }
-        self.dedupe.insert(event.id().clone(), time);
+        self.dedupe.insert(event.id(), time);
         self.clock.observe(site, event.feed(), time);
         self.counters.applied += 1;
         Applied::Applied
