@@ -126,7 +126,7 @@ impl DedupeWindow {
     }
 
     fn hash(&self, id: &EventId) -> u64 {
-        self.hasher.hash_one(id.as_str().as_bytes())
+        self.hasher.hash_one(id.as_bytes())
     }
 
     /// The bytes of one remembered id (in at most two pieces where the buffer wraps).
@@ -155,7 +155,7 @@ impl DedupeWindow {
     }
 
     fn find(&self, hash: u64, id: &EventId) -> bool {
-        let id = id.as_str().as_bytes();
+        let id = id.as_bytes();
         self.seen
             .find(hash, |&(h, seq)| h == hash && self.is(seq, id))
             .is_some()
@@ -174,7 +174,7 @@ impl DedupeWindow {
         }
         let seq = self.first_seq + self.order.len() as u64;
         let start = self.first_byte + self.bytes.len() as u64;
-        let text = id.as_str().as_bytes();
+        let text = id.as_bytes();
         self.bytes.extend(text);
         self.order.push_back(Remembered {
             time,

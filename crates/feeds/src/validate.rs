@@ -432,7 +432,7 @@ impl Validator<'_> {
             "bed_group",
             draft.bed_group,
             "every snapshot names the ward or bed group it counts",
-            Ok,
+            |name| Ok(name.into()),
         )?;
         let bed_type = required("bed_type", draft.bed_type, || {
             format!(
@@ -478,10 +478,8 @@ impl Validator<'_> {
             || "every event carries the ODS code of the site it concerns, e.g. \"R0A66\"",
         )?;
         let code = code.as_ref();
-        if let Some((_, site)) = self.registry.get_str(code) {
-            return Ok(site.code.clone());
-        }
-        if SiteId::new(code).is_err() {
+        // Parsed first (no allocation), then looked up: every registry code is a valid one.
+        let Some(site) = SiteId::parse(code) else {
             return Err(Rejection::new(
                 RejectReason::BadId,
                 format!(
@@ -489,6 +487,9 @@ impl Validator<'_> {
                     quote(code)
                 ),
             ));
+        };
+        if self.registry.contains(&site) {
+            return Ok(site);
         }
         Err(Rejection::new(
             RejectReason::UnknownSite,
@@ -577,7 +578,7 @@ fn id_field<S: Text, T>(
     field: &str,
     value: Option<S>,
     need: &str,
-    make: impl FnOnce(String) -> Result<T, IdError>,
+    make: impl FnOnce(S) -> Result<T, IdError>,
 ) -> Result<T, Rejection> {
     let value = required(field, value, || need)?;
     let len = value.as_ref().len();
@@ -593,7 +594,9 @@ fn id_field<S: Text, T>(
             format!("`{field}` is {len} bytes long; at most {MAX_ID_LEN} are accepted"),
         ));
     }
-    make(value.into()).map_err(|e| Rejection::new(RejectReason::BadId, format!("`{field}`: {e}")))
+    // The wire text itself goes to `make`: ids copy a short one inline (a borrowed JSON string
+    // is then never allocated) and keep a long owned one as it is.
+    make(value).map_err(|e| Rejection::new(RejectReason::BadId, format!("`{field}`: {e}")))
 }
 
 fn acuity(value: Option<i64>) -> Result<Acuity, Rejection> {
