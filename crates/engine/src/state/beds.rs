@@ -32,8 +32,14 @@ impl BedsState {
             .groups
             .entry((s.bed_group.clone(), s.bed_type))
             .or_default();
-        let pos = history.partition_point(|h| h.time <= s.time);
-        history.insert(pos, s.clone());
+        // Snapshots of a group almost always arrive in time order: append without searching
+        // (the search read the times of a long history, one cache miss each).
+        if history.last().is_none_or(|h| h.time <= s.time) {
+            history.push(s.clone());
+        } else {
+            let pos = history.partition_point(|h| h.time <= s.time);
+            history.insert(pos, s.clone());
+        }
         if history.len() > HISTORY {
             history.remove(0);
         }
