@@ -52,6 +52,13 @@ pub struct DedupeWindow {
     pub evicted_early: u64,
 }
 
+/// An id [`DedupeWindow::unseen`] did not find, ready to be remembered.
+#[derive(Debug)]
+#[must_use]
+pub struct Unseen {
+    hash: u64,
+}
+
 /// One remembered id: its event time, hash, and where its bytes start in the concatenation.
 #[derive(Debug, Clone, Copy)]
 struct Remembered {
@@ -165,13 +172,27 @@ impl DedupeWindow {
         self.find(self.hash(id), id)
     }
 
+    /// `None` when `id` is remembered; else what [`DedupeWindow::remember`] needs to record it
+    /// without hashing and looking it up a second time (the engine checks an event first and
+    /// records it only once it is applied).
+    pub fn unseen(&self, id: &EventId) -> Option<Unseen> {
+        let hash = self.hash(id);
+        (!self.find(hash, id)).then_some(Unseen { hash })
+    }
+
     /// Records `id` as applied (a copy of its bytes is kept; an id already remembered is left
     /// as it is).
     pub fn insert(&mut self, id: &EventId, time: EventTime) {
-        let hash = self.hash(id);
-        if self.find(hash, id) {
-            return;
+        if let Some(unseen) = self.unseen(id) {
+            self.remember(unseen, id, time);
         }
+    }
+
+    /// Records `id`, which [`DedupeWindow::unseen`] found not remembered, with no change to
+    /// the window since.
+    pub fn remember(&mut self, unseen: Unseen, id: &EventId, time: EventTime) {
+        let Unseen { hash } = unseen;
+        debug_assert_eq!(hash, self.hash(id), "`unseen` was asked about another id");
         let seq = self.first_seq + self.order.len() as u64;
         let start = self.first_byte + self.bytes.len() as u64;
         let text = id.as_bytes();

@@ -139,10 +139,10 @@ impl SystemState {
             self.counters.unknown_site += 1;
             return Applied::UnknownSite;
         };
-        if self.dedupe.contains(event.id()) {
+        let Some(unseen) = self.dedupe.unseen(event.id()) else {
             self.counters.duplicates += 1;
             return Applied::Duplicate;
-        }
+        };
         let time = event.time();
         if let Some(late) = self.clock.lateness(site, event.feed(), time) {
             self.counters.too_late += 1;
@@ -156,7 +156,7 @@ impl SystemState {
             FeedEvent::Ambulance(e) => state.ambulance.apply(e),
             FeedEvent::Beds(e) => state.beds.apply(e),
         }
-        self.dedupe.insert(event.id(), time);
+        self.dedupe.remember(unseen, event.id(), time);
         self.clock.observe(site, event.feed(), time);
         self.counters.applied += 1;
         Applied::Applied
