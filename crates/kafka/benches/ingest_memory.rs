@@ -13,6 +13,11 @@
 //! apply alone (from already decoded events), the two together (the target), and the two plus
 //! the evaluations the stream makes due (measures, forecasts, escalation every 15 minutes of
 //! event time), which the ingest loop runs after each message.
+//!
+//! The peer, in the same run: the format's general-purpose library only reading each message
+//! (`serde_json::Value` for JSON, prost's generated `FeedMessage` for protobuf), with no checks
+//! and nothing applied: what "just reading the bytes" costs from memory, as the broker bench's
+//! plain consumer is for the broker.
 
 mod common;
 
@@ -23,6 +28,8 @@ use surgecast_engine::{Applied, EngineConfig};
 use surgecast_feeds::{Decoder, DecoderConfig, WireFormat, encode_json, encode_protobuf};
 
 use common::{Rate, Stopwatch, median, millions, thread_cpu_ns};
+use surgecast_proto::prost::Message as _;
+use surgecast_proto::v1::FeedMessage;
 
 /// One pre-encoded message: the feed (topic) it goes to and its bytes.
 struct Message {
@@ -103,6 +110,33 @@ fn main() {
             .collect();
         let bytes: usize = messages.iter().map(|m| m.bytes.len()).sum();
         let name = format!("{format} ({} B/msg)", bytes / messages.len());
+
+        let peer = median(
+            (0..runs)
+                .map(|_| {
+                    let clock = Stopwatch::start(thread_cpu_ns);
+                    for m in &messages {
+                        let bytes = black_box(&m.bytes[..]);
+                        match format {
+                            WireFormat::Json => {
+                                let value: serde_json::Value =
+                                    serde_json::from_slice(bytes).expect("valid JSON");
+                                black_box(value);
+                            }
+                            WireFormat::Protobuf => {
+                                black_box(FeedMessage::decode(bytes).expect("valid protobuf"));
+                            }
+                        }
+                    }
+                    clock.stop(n)
+                })
+                .collect(),
+        );
+        report(
+            &name,
+            "peer: library parse only (no checks, no apply)",
+            peer,
+        );
 
         let decode = median(
             (0..runs)
