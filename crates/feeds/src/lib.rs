@@ -21,6 +21,7 @@ mod decoder;
 mod format;
 mod json;
 mod protobuf;
+mod protobuf_view;
 mod reject;
 mod timestamp;
 mod validate;

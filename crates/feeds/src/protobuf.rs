@@ -14,6 +14,7 @@ use surgecast_core::{
 use surgecast_proto::v1;
 use surgecast_proto::{prost, prost_types};
 
+use crate::protobuf_view::{self, EventView, FeedView};
 use crate::reject::{RejectReason, Rejection};
 use crate::validate::{
     AeDraft, AeStep, AmbulanceDraft, AmbulanceStep, BedsDraft, Header, SCHEMA_VERSION, Validator,
@@ -25,12 +26,21 @@ pub(crate) fn decode(
     feed: Feed,
     bytes: &[u8],
 ) -> Result<FeedEvent, Rejection> {
-    let msg = v1::FeedMessage::decode(bytes).map_err(|e| {
-        Rejection::new(
-            RejectReason::Malformed,
-            format!("the message is not a well-formed surgecast.v1.FeedMessage: {e}"),
-        )
-    })?;
+    // The hand reader takes what producers send without allocating; anything else is prost's
+    // (see protobuf_view), read to the same view.
+    let owned;
+    let msg = match protobuf_view::read(bytes) {
+        Some(view) => view,
+        None => {
+            owned = v1::FeedMessage::decode(bytes).map_err(|e| {
+                Rejection::new(
+                    RejectReason::Malformed,
+                    format!("the message is not a well-formed surgecast.v1.FeedMessage: {e}"),
+                )
+            })?;
+            FeedView::of(&owned)
+        }
+    };
     // Version 0 is proto3's "unset".
     if msg.schema_version != 0 {
         check_schema_version(i64::from(msg.schema_version))?;
@@ -45,9 +55,9 @@ pub(crate) fn decode(
         )
     })?;
     let actual = match &event {
-        v1::feed_message::Event::Ae(_) => Feed::Ae,
-        v1::feed_message::Event::Ambulance(_) => Feed::Ambulance,
-        v1::feed_message::Event::Beds(_) => Feed::Beds,
+        EventView::Ae(_) => Feed::Ae,
+        EventView::Ambulance(_) => Feed::Ambulance,
+        EventView::Beds(_) => Feed::Beds,
     };
     check_feed(
         feed,
@@ -56,7 +66,7 @@ pub(crate) fn decode(
     )?;
 
     match event {
-        v1::feed_message::Event::Ae(e) => {
+        EventView::Ae(e) => {
             let step = ae_step(e.r#type)?;
             let arrival = step == Some(AeStep::Arrival);
             validator.ae(AeDraft {
@@ -76,7 +86,7 @@ pub(crate) fn decode(
                 },
             })
         }
-        v1::feed_message::Event::Ambulance(e) => {
+        EventView::Ambulance(e) => {
             let step = ambulance_step(e.r#type)?;
             validator.ambulance(AmbulanceDraft {
                 header: header(e.id, e.site, e.time)?,
@@ -89,7 +99,7 @@ pub(crate) fn decode(
                 },
             })
         }
-        v1::feed_message::Event::Beds(s) => validator.beds(BedsDraft {
+        EventView::Beds(s) => validator.beds(BedsDraft {
             header: header(s.id, s.site, s.time)?,
             bed_group: s.bed_group,
             bed_type: bed_type(s.bed_type)?,
@@ -110,11 +120,11 @@ fn oneof_name(feed: Feed) -> &'static str {
     }
 }
 
-fn header(
-    id: Option<String>,
-    site: Option<String>,
+fn header<'a>(
+    id: Option<&'a str>,
+    site: Option<&'a str>,
     time: Option<Timestamp>,
-) -> Result<Header<String>, Rejection> {
+) -> Result<Header<&'a str>, Rejection> {
     let time = match time {
         None => None,
         Some(ts) => Some(event_time(ts)?),
