@@ -120,9 +120,11 @@ pub const MAX_ID_LEN: usize = 128;
 /// profile. 30 keeps an id at 32 bytes.
 const INLINE_ID_LEN: usize = 30;
 
-/// The text of an opaque id: inline when short, else on the heap. Compares, orders and hashes
-/// as its bytes; which of the two forms an id takes depends only on its length.
-#[derive(Clone)]
+/// The text of an opaque id: inline when short, else on the heap. Orders and hashes as its
+/// bytes. Which of the two forms an id takes depends only on its length, and the inline bytes
+/// after `len` are zero, so the derived equality (whole inline arrays, no slicing) is the
+/// text's.
+#[derive(Clone, PartialEq, Eq)]
 enum IdText {
     Inline { len: u8, bytes: [u8; INLINE_ID_LEN] },
     Heap(Box<str>),
@@ -159,14 +161,6 @@ impl IdText {
         }
     }
 }
-
-impl PartialEq for IdText {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for IdText {}
 
 impl std::hash::Hash for IdText {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {

@@ -56,14 +56,9 @@ const TRAILING: Duration = Duration::hours(24);
 
 impl AeState {
     pub fn apply(&mut self, e: &AeEvent) {
-        // Most events are for an attendance already open: look it up before cloning its id.
-        if !self.open.contains_key(&e.attendance) {
-            self.open
-                .insert(e.attendance.clone(), Attendance::default());
-        }
-        let Some(a) = self.open.get_mut(&e.attendance) else {
-            return;
-        };
+        // One lookup; the id is cloned for it, which costs no allocation for ids of up to 30
+        // bytes (held inline).
+        let a = self.open.entry(e.attendance.clone()).or_default();
         a.last_event = Some(a.last_event.map_or(e.time, |t| t.max(e.time)));
         match e.kind {
             AeEventKind::Arrival { mode, .. } => {
