@@ -190,8 +190,7 @@ impl DedupeWindow {
 
     /// Records `id`, which [`DedupeWindow::unseen`] found not remembered, with no change to
     /// the window since.
-    pub fn remember(&mut self, unseen: Unseen, id: &EventId, time: EventTime) {
-        let Unseen { hash } = unseen;
+    pub fn remember(&mut self, Unseen { hash }: Unseen, id: &EventId, time: EventTime) {
         debug_assert_eq!(hash, self.hash(id), "`unseen` was asked about another id");
         let seq = self.first_seq + self.order.len() as u64;
         let start = self.first_byte + self.bytes.len() as u64;

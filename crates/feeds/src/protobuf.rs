@@ -1,8 +1,9 @@
 //! The protobuf wire format: one `surgecast.v1.FeedMessage` per message
 //! (`proto/surgecast/v1/feeds.proto`).
 //!
-//! prost does the wire decoding; this module maps the generated types onto drafts for the shared
-//! checks, and back for encoding. Presence comes from the schema: `optional` scalars, message
+//! The wire decoding is the hand reader of `protobuf_view` for what producers send, and prost for
+//! everything else (both seen through one borrowed view); this module maps that view onto drafts
+//! for the shared checks, and domain events to the generated types for encoding. Presence comes from the schema: `optional` scalars, message
 //! fields, and enums whose 0 is `UNSPECIFIED`.
 
 use prost::Message;
