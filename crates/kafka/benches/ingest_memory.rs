@@ -70,12 +70,12 @@ fn main() {
         "ingest from memory: {n} simulated events (winter, {days} days, seed 42), one thread, median of {runs} runs"
     );
     println!(
-        "{:<9} {:<44} {:>14} {:>14}",
+        "{:<20} {:<46} {:>14} {:>14}",
         "format", "stage", "per core (CPU)", "wall"
     );
     let report = |format: &str, stage: &str, rate: Rate| {
         println!(
-            "{:<9} {:<44} {:>12}/s {:>12}/s",
+            "{:<20} {:<46} {:>12}/s {:>12}/s",
             format,
             stage,
             millions(rate.per_cpu_sec()),
@@ -132,11 +132,7 @@ fn main() {
                 })
                 .collect(),
         );
-        report(
-            &name,
-            "peer: library parse only (no checks, no apply)",
-            peer,
-        );
+        report(&name, "peer: library parse only (no checks or apply)", peer);
 
         let decode = median(
             (0..runs)
@@ -199,7 +195,7 @@ fn main() {
         assert!(outcomes.windows(2).all(|w| w[0] == w[1]), "{outcomes:?}");
         let o = outcomes[0];
         println!(
-            "{:<9} outcomes: {} applied, {} duplicates dropped, {} too late",
+            "{:<20} outcomes: {} applied, {} duplicates dropped, {} too late",
             "", o.applied, o.duplicate, o.too_late
         );
     }
