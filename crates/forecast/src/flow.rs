@@ -160,6 +160,20 @@ pub fn flow_forecast(
     let surv = Survival::new(stays_mins, census_elapsed_mins).ok_or(FlowError::NoStays)?;
     // Sub-hour points at which arrivals are spread (5-minute midpoints).
     const SPREAD: usize = 12;
+    // Share of an hour's arrivals still present `d` hours after the start of their hour (index
+    // d - 1): it depends on the distance only, so it is worked out once per distance rather
+    // than for every pair of arrival hour and forecast hour (48 x 49 / 2 pairs of 12 lookups).
+    let still_present: Vec<f64> = (1..=arrivals_mean_per_hour.len())
+        .map(|d| {
+            (0..SPREAD)
+                .map(|k| {
+                    let u = (k as f64 + 0.5) / SPREAD as f64;
+                    surv.s(60.0 * (d as f64 - u))
+                })
+                .sum::<f64>()
+                / SPREAD as f64
+        })
+        .collect();
     let mut out = Vec::with_capacity(arrivals_mean_per_hour.len());
     for h in 1..=arrivals_mean_per_hour.len() {
         let minutes = 60.0 * h as f64;
@@ -173,14 +187,7 @@ pub fn flow_forecast(
             let rate = if rate.is_finite() { rate.max(0.0) } else { 0.0 };
             // Arrival in hour j+1, at (j + u) hours after the origin; present at h hours if
             // its stay exceeds (h - j - u) hours.
-            let q: f64 = (0..SPREAD)
-                .map(|k| {
-                    let u = (k as f64 + 0.5) / SPREAD as f64;
-                    surv.s(60.0 * ((h - j) as f64 - u))
-                })
-                .sum::<f64>()
-                / SPREAD as f64;
-            lambda += rate * q;
+            lambda += rate * still_present[h - j - 1];
         }
         let pmf = convolve(&poisson_binomial(&probs), &poisson_pmf(lambda));
         let mean = probs.iter().sum::<f64>() + lambda;
