@@ -279,15 +279,19 @@ pub fn occupancy_forecast(
 
 /// PMF of a sum of independent Bernoulli variables.
 fn poisson_binomial(probs: &[f64]) -> Vec<f64> {
-    let mut pmf = vec![1.0];
+    // Updated in place from the top (one buffer instead of one per patient): entry k becomes
+    // pmf[k - 1] * p + pmf[k] * (1 - p), the same two products and one sum as before.
+    let mut pmf = Vec::with_capacity(probs.len() + 1);
+    pmf.push(1.0);
     for &p in probs {
         let p = p.clamp(0.0, 1.0);
-        let mut next = vec![0.0; pmf.len() + 1];
-        for (k, &m) in pmf.iter().enumerate() {
-            next[k] += m * (1.0 - p);
-            next[k + 1] += m * p;
+        let q = 1.0 - p;
+        let last = pmf.len() - 1;
+        pmf.push(pmf[last] * p);
+        for k in (1..=last).rev() {
+            pmf[k] = pmf[k - 1] * p + pmf[k] * q;
         }
-        pmf = next;
+        pmf[0] *= q;
     }
     pmf
 }
@@ -301,9 +305,10 @@ fn poisson_pmf(lambda: f64) -> Vec<f64> {
     let mut pmf = Vec::with_capacity(max + 1);
     // Work in logs so large means do not underflow at zero.
     let mut log_p = -lambda;
+    let log_lambda = lambda.ln();
     for k in 0..=max {
         if k > 0 {
-            log_p += lambda.ln() - (k as f64).ln();
+            log_p += log_lambda - (k as f64).ln();
         }
         pmf.push(log_p.exp());
     }
