@@ -5,8 +5,8 @@
 //! enum. Nothing user-supplied becomes a label.
 
 use prometheus::{
-    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use surgecast_core::{AlertState, Feed, Measure, QuantileForecast, Severity};
 use surgecast_feeds::RejectReason;
@@ -31,6 +31,45 @@ pub const EXPORTED_QUANTILES: [f64; 5] = [0.05, 0.1, 0.5, 0.9, 0.95];
 pub const EXPORTED_DAILY_HORIZONS: [u32; 6] = [1, 7, 14, 28, 56, 84];
 
 const SEVERITIES: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
+
+/// The ingest loop's per-message counters by handle: `ingest_events_total{feed, outcome}` and
+/// `evaluations_total{outcome="run"}`.
+///
+/// `with_label_values` hashes the label values and takes the vector's lock on every call, a
+/// visible share of the loop per message (docs/benchmarks.md, "End-to-end ingest against the
+/// plain consumer"). The series are the ones [`Metrics::new`] touches up front, so holding
+/// their handles changes nothing in the exposition.
+#[derive(Debug, Clone)]
+pub struct IngestCounters {
+    /// [feed (Feed::ALL order)][outcome (INGEST_OUTCOMES order)]
+    events: [[IntCounter; INGEST_OUTCOMES.len()]; 3],
+    pub evaluations_run: IntCounter,
+}
+
+impl IngestCounters {
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            events: Feed::ALL.map(|feed| {
+                INGEST_OUTCOMES.map(|outcome| {
+                    metrics
+                        .ingest_events
+                        .with_label_values(&[feed.as_str(), outcome])
+                })
+            }),
+            evaluations_run: metrics.evaluations.with_label_values(&["run"]),
+        }
+    }
+
+    /// The counter of messages of `feed` that ended in `outcome`, one of [`INGEST_OUTCOMES`].
+    pub fn event(&self, feed: Feed, outcome: &str) -> &IntCounter {
+        let f = Feed::ALL.iter().position(|x| *x == feed).unwrap_or(0);
+        let o = INGEST_OUTCOMES
+            .iter()
+            .position(|x| *x == outcome)
+            .unwrap_or_else(|| panic!("{outcome:?} is not one of INGEST_OUTCOMES"));
+        &self.events[f][o]
+    }
+}
 
 /// Every metric the hub exports.
 #[derive(Debug, Clone)]

@@ -160,6 +160,20 @@ pub fn flow_forecast(
     let surv = Survival::new(stays_mins, census_elapsed_mins).ok_or(FlowError::NoStays)?;
     // Sub-hour points at which arrivals are spread (5-minute midpoints).
     const SPREAD: usize = 12;
+    // Share of an hour's arrivals still present `d` hours after the start of their hour (index
+    // d - 1): it depends on the distance only, so it is worked out once per distance rather
+    // than for every pair of arrival hour and forecast hour (48 x 49 / 2 pairs of 12 lookups).
+    let still_present: Vec<f64> = (1..=arrivals_mean_per_hour.len())
+        .map(|d| {
+            (0..SPREAD)
+                .map(|k| {
+                    let u = (k as f64 + 0.5) / SPREAD as f64;
+                    surv.s(60.0 * (d as f64 - u))
+                })
+                .sum::<f64>()
+                / SPREAD as f64
+        })
+        .collect();
     let mut out = Vec::with_capacity(arrivals_mean_per_hour.len());
     for h in 1..=arrivals_mean_per_hour.len() {
         let minutes = 60.0 * h as f64;
@@ -173,14 +187,7 @@ pub fn flow_forecast(
             let rate = if rate.is_finite() { rate.max(0.0) } else { 0.0 };
             // Arrival in hour j+1, at (j + u) hours after the origin; present at h hours if
             // its stay exceeds (h - j - u) hours.
-            let q: f64 = (0..SPREAD)
-                .map(|k| {
-                    let u = (k as f64 + 0.5) / SPREAD as f64;
-                    surv.s(60.0 * ((h - j) as f64 - u))
-                })
-                .sum::<f64>()
-                / SPREAD as f64;
-            lambda += rate * q;
+            lambda += rate * still_present[h - j - 1];
         }
         let pmf = convolve(&poisson_binomial(&probs), &poisson_pmf(lambda));
         let mean = probs.iter().sum::<f64>() + lambda;
@@ -272,15 +279,19 @@ pub fn occupancy_forecast(
 
 /// PMF of a sum of independent Bernoulli variables.
 fn poisson_binomial(probs: &[f64]) -> Vec<f64> {
-    let mut pmf = vec![1.0];
+    // Updated in place from the top (one buffer instead of one per patient): entry k becomes
+    // pmf[k - 1] * p + pmf[k] * (1 - p), the same two products and one sum as before.
+    let mut pmf = Vec::with_capacity(probs.len() + 1);
+    pmf.push(1.0);
     for &p in probs {
         let p = p.clamp(0.0, 1.0);
-        let mut next = vec![0.0; pmf.len() + 1];
-        for (k, &m) in pmf.iter().enumerate() {
-            next[k] += m * (1.0 - p);
-            next[k + 1] += m * p;
+        let q = 1.0 - p;
+        let last = pmf.len() - 1;
+        pmf.push(pmf[last] * p);
+        for k in (1..=last).rev() {
+            pmf[k] = pmf[k - 1] * p + pmf[k] * q;
         }
-        pmf = next;
+        pmf[0] *= q;
     }
     pmf
 }
@@ -294,9 +305,10 @@ fn poisson_pmf(lambda: f64) -> Vec<f64> {
     let mut pmf = Vec::with_capacity(max + 1);
     // Work in logs so large means do not underflow at zero.
     let mut log_p = -lambda;
+    let log_lambda = lambda.ln();
     for k in 0..=max {
         if k > 0 {
-            log_p += lambda.ln() - (k as f64).ln();
+            log_p += log_lambda - (k as f64).ln();
         }
         pmf.push(log_p.exp());
     }
@@ -319,18 +331,22 @@ fn convolve(a: &[f64], b: &[f64]) -> Vec<f64> {
 /// Smallest count whose CDF reaches each level.
 fn pmf_quantiles(pmf: &[f64], levels: &[f64]) -> Vec<f64> {
     let total: f64 = pmf.iter().sum();
+    // The running sums once, for every level (23 of them per step), instead of summing again
+    // from zero for each; the same sums in the same order, scanned the same way.
+    let cdf: Vec<f64> = pmf
+        .iter()
+        .scan(0.0, |acc, &p| {
+            *acc += p;
+            Some(*acc)
+        })
+        .collect();
     levels
         .iter()
         .map(|&tau| {
             let target = tau * total - 1e-12;
-            let mut cdf = 0.0;
-            for (k, &p) in pmf.iter().enumerate() {
-                cdf += p;
-                if cdf >= target {
-                    return k as f64;
-                }
-            }
-            (pmf.len() - 1) as f64
+            cdf.iter()
+                .position(|&c| c >= target)
+                .unwrap_or(pmf.len() - 1) as f64
         })
         .collect()
 }

@@ -90,9 +90,14 @@ pub struct FlowControl {
 }
 
 impl FlowControl {
-    /// `window`: how far (event time) a partition may run ahead of the floor; `quiet`: wall
-    /// time without a message after which a partition stops holding the others back.
+    /// `window`: how far (event time) a partition may run ahead of the floor, positive;
+    /// `quiet`: wall time without a message after which a partition stops holding the others
+    /// back.
     pub fn new(window: chrono::Duration, quiet: Duration) -> Self {
+        debug_assert!(
+            window > chrono::Duration::zero(),
+            "flow window must be positive"
+        );
         Self {
             window,
             quiet,
@@ -143,7 +148,9 @@ impl FlowControl {
         // The others' floor: its own past is behind this message anyway.
         let floor = self.floor_without(Some(at), now);
         self.observe(at, offset, Some(time), now);
-        let ahead = floor.is_some_and(|f| time - f > self.window);
+        let ahead = floor
+            .and_then(|f| f.checked_add_signed(self.window))
+            .is_some_and(|bound| time > bound);
         if ahead && let Some(p) = self.get_mut(at) {
             p.held = true;
         }
@@ -182,14 +189,18 @@ impl FlowControl {
     /// The holds and releases due now; the state already counts them as done.
     pub fn decide(&mut self, now: Instant) -> Vec<FlowChange> {
         let floor = self.floor(now);
+        // The bounds as instants, once: this runs after every message, and a date-time
+        // difference per partition was most of its cost. A bound past the end of time (only
+        // from a floor there) is one no partition passes.
+        let hold_above = floor.and_then(|f| f.checked_add_signed(self.window));
+        let release_from = floor.and_then(|f| f.checked_add_signed(self.window / 2));
         let mut changes = Vec::new();
         for p in &mut self.partitions {
             let Some(newest) = p.newest else { continue };
-            let ahead = floor.map(|f| newest - f);
-            if !p.held && ahead.is_some_and(|a| a > self.window) {
+            if !p.held && hold_above.is_some_and(|h| newest > h) {
                 p.held = true;
                 changes.push(FlowChange::Hold(p.at));
-            } else if p.held && ahead.is_none_or(|a| a <= self.window / 2) {
+            } else if p.held && release_from.is_none_or(|r| newest <= r) {
                 p.held = false;
                 // Its quiet time starts again: it was silent because it was held.
                 p.last_message = now;

@@ -16,7 +16,8 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use surgecast_core::{AlertTransition, Feed};
 use surgecast_engine::{
-    AlertLog, Appended, Applied, Clock, Command, Engine, EngineOutput, Metrics, StatusSnapshot, hub,
+    AlertLog, Appended, Applied, Clock, Command, Engine, EngineOutput, Metrics, StatusSnapshot,
+    hub, metrics::IngestCounters,
 };
 use surgecast_feeds::{Decoder, RejectReason, WireFormat};
 use tokio::sync::{mpsc, watch};
@@ -246,6 +247,8 @@ pub struct Ingest {
     decoder: Decoder,
     engine: Engine,
     metrics: Metrics,
+    /// Handles of the counters bumped per message and per evaluation.
+    counters: IngestCounters,
     clock: Arc<dyn Clock>,
     options: IngestOptions,
     summary: IngestSummary,
@@ -324,6 +327,7 @@ impl Ingest {
             config: config.clone(),
             formats,
             decoder,
+            counters: IngestCounters::new(&metrics),
             metrics,
             clock,
             last_receipt: vec![[(Instant::now(), false); 3]; engine.registry().len()],
@@ -822,7 +826,7 @@ impl Ingest {
                     }
                 }
                 EngineOutput::Evaluated { .. } => {
-                    self.metrics.evaluations.with_label_values(&["run"]).inc();
+                    self.counters.evaluations_run.inc();
                 }
             }
         }
@@ -1004,12 +1008,7 @@ impl Ingest {
             Err(rejection) => Err((rejection.reason, rejection.detail)),
         };
         match outcome {
-            Ok(label) => {
-                self.metrics
-                    .ingest_events
-                    .with_label_values(&[feed.as_str(), label])
-                    .inc();
-            }
+            Ok(label) => self.counters.event(feed, label).inc(),
             Err((reason, detail)) => {
                 if reason != RejectReason::TooLate {
                     self.summary.rejected += 1;
@@ -1020,10 +1019,7 @@ impl Ingest {
                 } else {
                     "rejected"
                 };
-                self.metrics
-                    .ingest_events
-                    .with_label_values(&[feed.as_str(), label])
-                    .inc();
+                self.counters.event(feed, label).inc();
                 if !self.dead_letter(msg, feed, reason, &detail, shutdown).await {
                     return;
                 }
