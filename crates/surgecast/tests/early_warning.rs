@@ -52,6 +52,17 @@ fn an_early_warning_fires_before_a_ground_truth_breach() {
         "the winter days have breaches to foretell"
     );
 
+    // Warnings are scored from when the hub published them, which is after the evaluation
+    // point they were read at by at least the engine's allowed lateness (30 min): the engine
+    // evaluates a point only once the watermark has passed it.
+    for e in episodes {
+        let delay = time(&e["fired_at"]) - time(&e["evaluated_at"]);
+        assert!(
+            delay >= chrono::Duration::minutes(30) && delay <= chrono::Duration::minutes(90),
+            "{e}: published {delay} after its evaluation point"
+        );
+    }
+
     let mut detected = 0;
     for b in breaches {
         let (site, measure, breached_at) = (&b["site"], &b["measure"], time(&b["breached_at"]));
