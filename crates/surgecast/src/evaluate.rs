@@ -295,6 +295,9 @@ const TRACE_MEASURES: [Measure; 7] = [
     Measure::NctrPct,
 ];
 
+/// Forecasts whose point path the trace writes.
+const TRACE_FORECASTS: [Measure; 2] = [Measure::EdOccupancyPct, Measure::GaOccupancyPct];
+
 impl Trace {
     fn create(path: &std::path::Path, rules: &BTreeMap<String, RuleSummary>) -> Result<Self> {
         use std::io::Write;
@@ -308,6 +311,7 @@ impl Trace {
             header.push(format!("hub_{m}"));
         }
         header.extend(rules.keys().map(|r| format!("p_{r}")));
+        header.extend(TRACE_FORECASTS.iter().map(|m| format!("points_{m}")));
         writeln!(out, "{}", header.join(","))?;
         Ok(Self { out })
     }
@@ -346,6 +350,22 @@ impl Trace {
                     t,
                 );
                 row.push(cell(verdict.basis.map(|b| b.probability)));
+            }
+            for m in TRACE_FORECASTS {
+                // The freshest forecast's origin and its first 12 point forecasts.
+                let f = engine.forecasts()[index]
+                    .iter()
+                    .filter(|f| f.measure == m)
+                    .max_by_key(|f| f.origin);
+                row.push(f.map_or(String::new(), |f| {
+                    let points: Vec<String> = f
+                        .steps
+                        .iter()
+                        .take(12)
+                        .map(|s| format!("{:.2}", s.point))
+                        .collect();
+                    format!("{} {}", f.origin.start().to_rfc3339(), points.join(" "))
+                }));
             }
             writeln!(self.out, "{}", row.join(","))?;
         }
