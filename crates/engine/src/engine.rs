@@ -15,7 +15,7 @@ use surgecast_escalation::{
 };
 use surgecast_forecast::{
     BedFlow, BedHour, Cadence, Calendar, ForecasterConfig, Holidays, OccupancyForecast,
-    SeriesForecaster, SeriesKind, occupancy_forecast,
+    SeriesForecaster, SeriesKind, occupancy_forecast, stays_for_bed_pressure,
 };
 
 use crate::config::EngineConfig;
@@ -465,7 +465,13 @@ impl Engine {
                         .then(|| fresh.iter().find(|f| f.measure == Measure::EdArrivals))
                         .flatten()
                         .and_then(|arrivals| {
-                            let (census, stays) = self.state.ed_flow(i, at);
+                            let (census, stays) = ed_flow_inputs(
+                                &self.state,
+                                self.bed_flows[i].as_ref(),
+                                self.latest[i].get(Measure::GaOccupancyPct),
+                                i,
+                                at,
+                            );
                             occupancy_forecast(
                                 slot.measure,
                                 &census,
@@ -649,6 +655,32 @@ fn ga_bed_flow(
     } else {
         None
     }
+}
+
+/// The ED flow model's inputs at `at`: the census's elapsed minutes and the stays to learn the
+/// stay distribution from — those that ended under the current bed pressure when the bed flow
+/// configures it (`ed_stays_high_pressure_pct`; the G&A occupancy of each stay's last hour is
+/// the bed flow's history), else every stay of the last 24 hours.
+fn ed_flow_inputs(
+    state: &SystemState,
+    bed_flow: Option<&BedFlow>,
+    ga_occupancy_now: Option<f64>,
+    site: usize,
+    at: EventTime,
+) -> (Vec<f64>, Vec<f64>) {
+    let (census, stays) = state.ed_flow(site, at);
+    let Some((flow, bands)) = bed_flow.and_then(|f| f.ed_stay_bands().map(|b| (f, b))) else {
+        return (census, stays);
+    };
+    let tagged: Vec<(f64, Option<f64>)> = state
+        .ed_stays_ended(site, at)
+        .into_iter()
+        .map(|(stay, hour)| (stay, flow.occupancy_in(hour)))
+        .collect();
+    (
+        census,
+        stays_for_bed_pressure(&tagged, ga_occupancy_now, bands),
+    )
 }
 
 /// Whether a site produces a series at all (UTCs have no ambulance or bed-pressure series).

@@ -200,6 +200,15 @@ impl SystemState {
         )
     }
 
+    /// One site's stays that ended in the last 24 hours (minutes), each with the hour it ended.
+    pub fn ed_stays_ended(&self, site: usize, at: EventTime) -> Vec<(f64, HourBucket)> {
+        self.sites[site]
+            .ae
+            .recent_stays(at)
+            .map(|(stay, ended)| (stay, HourBucket::containing(ended)))
+            .collect()
+    }
+
     /// One site's G&A bed flow over the closed hour `closed` (evaluated at its end, `at`):
     /// occupancy, the percentage one patient makes, and the ED's admissions and arrivals.
     pub fn ga_flow_hour(

@@ -870,3 +870,50 @@ fn alerts_of_a_rule_removed_from_the_configuration_resolve_after_restore() {
     );
     assert_eq!(m[1], ("handover_sixty".into(), None, AlertState::Firing));
 }
+
+/// With the shipped rules, an early warning whose forecast falls away and comes back within
+/// two hours stays one alert (the evaluation found warnings re-raised minutes after resolving
+/// counted as new, mostly false, warnings), and resolves two hours after it last held.
+#[test]
+fn shipped_early_warning_rides_out_a_gap_of_under_two_hours() {
+    let registry = registry();
+    let mut esc = Escalator::new(load_default_config(&registry), &registry);
+    let current = with(calm(), Measure::EdOccupancyPct, 60.0);
+    let mut at = |mins: i64, median: f64| {
+        let f = forecast(
+            &alpha(),
+            Measure::EdOccupancyPct,
+            t(mins),
+            &[median; 6],
+            3.0,
+        );
+        let inputs = [input(
+            &registry,
+            &alpha(),
+            &current,
+            std::slice::from_ref(&f),
+            fresh(t(mins)),
+        )];
+        moves(&esc.evaluate(t(mins), &inputs))
+            .into_iter()
+            .filter(|m| m.0 == "ed_crowding_6h")
+            .map(|m| (m.1, m.2))
+            .collect::<Vec<_>>()
+    };
+    // P(≥ 95) ≈ 0.75 with the median at 97: fires.
+    assert_eq!(at(0, 97.0), [(None, AlertState::Firing)]);
+    // Median 80: P ≈ 0, clear past the margin, for 105 minutes: still firing.
+    for mins in (15..=105).step_by(15) {
+        assert!(at(mins, 80.0).is_empty(), "at +{mins} min");
+    }
+    // Back within two hours: the same alert, no new one.
+    assert!(at(120, 97.0).is_empty());
+    for mins in (135..240).step_by(15) {
+        assert!(at(mins, 80.0).is_empty(), "at +{mins} min");
+    }
+    // Two hours after it last held: resolved.
+    assert_eq!(
+        at(240, 80.0),
+        [(Some(AlertState::Firing), AlertState::Resolved)]
+    );
+}

@@ -31,6 +31,7 @@ use surgecast_core::{ForecastStep, HourBucket, Measure, QuantileForecast, STANDA
 use crate::calendar::{Cadence, Calendar};
 use crate::calibrate::{Calibrator, Residual, default_band_ends, step_quantiles};
 use crate::config::ForecasterConfig;
+use crate::ed_stays::StayBands;
 use crate::flow::{OccupancyForecast, step_means};
 use crate::metrics::{INTERVAL_LEVELS, mean_pinball};
 use crate::models::StepDist;
@@ -118,6 +119,23 @@ impl BedFlow {
 
     fn last(&self) -> Option<i64> {
         self.start.map(|s| s + self.hours.len() as i64 - 1)
+    }
+
+    /// G&A occupancy (%) at the end of a recorded hour (`None` if not recorded or not known).
+    pub fn occupancy_in(&self, bucket: HourBucket) -> Option<f64> {
+        let offset = usize::try_from(bucket.0 - self.start?).ok()?;
+        self.hours.get(offset)?.occupancy_pct
+    }
+
+    /// The configuration's ED stay bands: [`ForecasterConfig::ed_stays_high_pressure_pct`]
+    /// and [`ForecasterConfig::ed_stays_low_band`].
+    pub fn ed_stay_bands(&self) -> Option<StayBands> {
+        self.config
+            .ed_stays_high_pressure_pct
+            .map(|high_from_pct| StayBands {
+                high_from_pct,
+                low_band: self.config.ed_stays_low_band,
+            })
     }
 
     /// Records a closed hour (hours increasing; a gap is filled with empty hours, an older or
@@ -531,6 +549,30 @@ mod tests {
         for (s, iv) in f.forecast.steps.iter().zip(&f.intervals) {
             assert!(iv[0] <= s.quantiles[0] && s.quantiles[2] <= iv[3]);
         }
+    }
+
+    #[test]
+    fn recorded_hours_give_the_occupancy_behind_the_ed_stay_bands() {
+        let (flow, hours) = hospital(2, MONDAY);
+        assert_eq!(
+            flow.occupancy_in(HourBucket(MONDAY + 5)),
+            hours[5].occupancy_pct
+        );
+        assert_eq!(flow.occupancy_in(HourBucket(MONDAY - 1)), None);
+        assert_eq!(flow.occupancy_in(HourBucket(MONDAY + 48)), None);
+        // Off unless configured.
+        assert_eq!(flow.ed_stay_bands(), None);
+        let banded = BedFlow::new(&ForecasterConfig {
+            ed_stays_high_pressure_pct: Some(98.0),
+            ..ForecasterConfig::default()
+        });
+        assert_eq!(
+            banded.ed_stay_bands(),
+            Some(StayBands {
+                high_from_pct: 98.0,
+                low_band: false
+            })
+        );
     }
 
     #[test]

@@ -115,6 +115,15 @@ pub struct ForecasterConfig {
     /// Let the bed flow model (`bed_flow`) compete for G&A occupancy: issued while its
     /// held-out score beats the series' own model. `false` keeps G&A on its own history.
     pub bed_flow: bool,
+    /// ED occupancy's flow model reads its stay distribution from the stays that ended under
+    /// the current bed pressure: with G&A occupancy at or above this (%) now, from the stays
+    /// that ended in hours at or above it (all stays when there are too few; see
+    /// [`crate::ed_stays`]). The G&A occupancy of past hours is the bed flow's history, so this
+    /// needs `bed_flow`. `None` (shipped): all stays of the last 24 hours.
+    pub ed_stays_high_pressure_pct: Option<f64>,
+    /// With `ed_stays_high_pressure_pct` set, below it read the stays that ended below it
+    /// (`false`, shipped: all stays, the high band alone changes the forecast).
+    pub ed_stays_low_band: bool,
 }
 
 impl Default for ForecasterConfig {
@@ -139,6 +148,8 @@ impl Default for ForecasterConfig {
             clock: Clock::UkCivil,
             holidays: Holidays::EnglandWales,
             bed_flow: true,
+            ed_stays_high_pressure_pct: None,
+            ed_stays_low_band: false,
         }
     }
 }

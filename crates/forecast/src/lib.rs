@@ -23,6 +23,7 @@ pub mod bed_flow;
 pub mod calendar;
 pub mod calibrate;
 pub mod config;
+pub mod ed_stays;
 pub mod flow;
 pub mod forecaster;
 pub mod metrics;
@@ -38,6 +39,7 @@ pub use bed_flow::{BED_FLOW_HISTORY_HOURS, BED_FLOW_MODEL, BedFlow, BedHour};
 pub use calendar::{Cadence, Calendar, Clock, Holidays};
 pub use calibrate::Calibrator;
 pub use config::{DAILY_CALIBRATION_DAYS, FitSettings, ForecasterConfig, ModelFamily, SeriesKind};
+pub use ed_stays::{MIN_BAND_STAYS, StayBands, stays_for_bed_pressure};
 pub use flow::{
     FLOW_MODEL, FlowError, FlowStep, OccupancyForecast, flow_forecast, occupancy_forecast,
     step_means,

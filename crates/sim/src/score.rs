@@ -42,8 +42,13 @@ pub struct WarningEpisode {
     pub measure: Measure,
     /// The rule's horizon (hours).
     pub horizon_hours: u32,
-    /// When it went to firing.
+    /// When the hub published it as firing (what the scoring uses: a warning counts from
+    /// when someone could read it).
     pub fired_at: EventTime,
+    /// The evaluation point the hub stamped on it: the data it was read from were as of
+    /// then. Earlier than `fired_at` by the watermark's delay; for reference only.
+    #[serde(default)]
+    pub evaluated_at: Option<EventTime>,
     /// When it resolved; `None` if it was still firing when the run ended.
     pub resolved_at: Option<EventTime>,
     /// The breach time the warning predicted when it fired.
@@ -305,6 +310,7 @@ mod tests {
             measure: Measure::EdOccupancyPct,
             horizon_hours: 6,
             fired_at: t(fired),
+            evaluated_at: None,
             resolved_at: resolved.map(t),
             predicted_breach_at: None,
         }

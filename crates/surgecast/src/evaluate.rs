@@ -73,6 +73,11 @@ pub struct EvaluateArgs {
     /// Wire format each delivery is encoded in before the hub's decoder reads it back.
     #[arg(long, default_value = "json")]
     format: String,
+    /// Diagnostics: write a CSV to this file with, every 10 simulated minutes and per watched
+    /// site, the true measures, the hub's measures and each scored rule's highest forecast
+    /// probability within its horizon (for breaking down false warnings and misses).
+    #[arg(long)]
+    trace: Option<PathBuf>,
 }
 
 /// Everything a run reports (the `--json` output).
@@ -210,6 +215,10 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
 
     let decoder = Decoder::new(Arc::clone(&registry), DecoderConfig::default());
     let mut replay = Replay::new(registry.len(), sim.start(), decoder, format);
+    let mut trace = match &args.trace {
+        Some(path) => Some(Trace::create(path, &rules)?),
+        None => None,
+    };
     let mut t = sim.start();
     let step = Duration::minutes(10);
     while t < run_end {
@@ -219,6 +228,11 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         }
         replay.quiet_until(&mut engine, next);
         t = next;
+        if let Some(trace) = &mut trace
+            && t >= from - TimeDelta::days(1)
+        {
+            trace.write(t, &sim, &engine, &rules, &sites_watched)?;
+        }
     }
     let truth = sim.ground_truth().to_vec();
     if let Some(path) = &args.ground_truth {
@@ -265,6 +279,100 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
     })
 }
 
+/// The `--trace` CSV: true and observed state and forecast probabilities, per site and step.
+struct Trace {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+/// Measures the trace writes, true value and the hub's value each.
+const TRACE_MEASURES: [Measure; 7] = [
+    Measure::EdOccupancyPct,
+    Measure::GaOccupancyPct,
+    Measure::MeanHandoverMins,
+    Measure::DtaWaiting,
+    Measure::CrewsQueued,
+    Measure::LongestDtaWaitMins,
+    Measure::NctrPct,
+];
+
+/// Forecasts whose point path the trace writes.
+const TRACE_FORECASTS: [Measure; 2] = [Measure::EdOccupancyPct, Measure::GaOccupancyPct];
+
+impl Trace {
+    fn create(path: &std::path::Path, rules: &BTreeMap<String, RuleSummary>) -> Result<Self> {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("creating trace file {}", path.display()))?,
+        );
+        let mut header = vec!["time".to_string(), "site".to_string()];
+        for m in TRACE_MEASURES {
+            header.push(format!("true_{m}"));
+            header.push(format!("hub_{m}"));
+        }
+        header.extend(rules.keys().map(|r| format!("p_{r}")));
+        header.extend(TRACE_FORECASTS.iter().map(|m| format!("points_{m}")));
+        writeln!(out, "{}", header.join(","))?;
+        Ok(Self { out })
+    }
+
+    fn write(
+        &mut self,
+        t: EventTime,
+        sim: &Simulator,
+        engine: &Engine,
+        rules: &BTreeMap<String, RuleSummary>,
+        sites: &std::collections::BTreeSet<SiteId>,
+    ) -> Result<()> {
+        use std::io::Write;
+        let cell = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.3}"));
+        for code in sites {
+            let Some(index) = engine.registry().index_of(code) else {
+                continue;
+            };
+            let truth = sim.true_measures(code);
+            let hub = &engine.latest_measures()[index];
+            let mut row = vec![t.to_rfc3339(), code.to_string()];
+            for m in TRACE_MEASURES {
+                row.push(cell(truth.as_ref().and_then(|s| s.measure(m))));
+                row.push(cell(hub.get(m)));
+            }
+            for r in rules.values() {
+                // A probability never reached makes the verdict carry the most likely step.
+                let verdict = surgecast_escalation::warning::measure_warning(
+                    &engine.forecasts()[index],
+                    r.measure,
+                    surgecast_escalation::rules::Comparison::Above,
+                    r.threshold,
+                    r.horizon_hours,
+                    2.0,
+                    0.0,
+                    t,
+                );
+                row.push(cell(verdict.basis.map(|b| b.probability)));
+            }
+            for m in TRACE_FORECASTS {
+                // The freshest forecast's origin and its first 12 point forecasts.
+                let f = engine.forecasts()[index]
+                    .iter()
+                    .filter(|f| f.measure == m)
+                    .max_by_key(|f| f.origin);
+                row.push(f.map_or(String::new(), |f| {
+                    let points: Vec<String> = f
+                        .steps
+                        .iter()
+                        .take(12)
+                        .map(|s| format!("{:.2}", s.point))
+                        .collect();
+                    format!("{} {}", f.origin.start().to_rfc3339(), points.join(" "))
+                }));
+            }
+            writeln!(self.out, "{}", row.join(","))?;
+        }
+        Ok(())
+    }
+}
+
 /// An early warning from firing to resolution, as the alert log tells it.
 #[derive(Debug)]
 struct Fired {
@@ -272,7 +380,13 @@ struct Fired {
     rule: String,
     site: Option<SiteId>,
     measure: Option<Measure>,
+    /// When the hub published it: the simulated time of the delivery whose processing
+    /// produced the transition. The alert itself carries the evaluation point (`at`), which
+    /// is up to the allowed lateness plus a feed interval earlier: the engine evaluates a
+    /// point only once the watermark has passed it, so no one could have read the warning
+    /// at its evaluation point.
     fired_at: EventTime,
+    evaluated_at: EventTime,
     resolved_at: Option<EventTime>,
     predicted_breach_at: Option<EventTime>,
 }
@@ -284,6 +398,9 @@ struct Replay {
     last_delivery: Vec<[EventTime; 3]>,
     idle: Vec<[bool; 3]>,
     fired: Vec<Fired>,
+    /// Simulated time of the delivery (or quiet check) being handled: when the hub would
+    /// publish whatever the engine outputs now.
+    now: EventTime,
     events: u64,
     decoder: Decoder,
     format: WireFormat,
@@ -296,6 +413,7 @@ impl Replay {
             last_delivery: vec![[start; 3]; sites],
             idle: vec![[false; 3]; sites],
             fired: Vec::new(),
+            now: start,
             events: 0,
             decoder,
             format,
@@ -310,6 +428,7 @@ impl Replay {
         emit_at: EventTime,
     ) {
         self.quiet_until(engine, emit_at);
+        self.now = emit_at;
         self.events += 1;
         let bytes = self.format.encode(event);
         let event = match self
@@ -338,6 +457,7 @@ impl Replay {
 
     /// Marks feeds quiet since `now - IDLE_FEED_AFTER_MINS` idle (and runs what that frees).
     fn quiet_until(&mut self, engine: &mut Engine, now: EventTime) {
+        self.now = self.now.max(now);
         let cutoff = now - Duration::minutes(IDLE_FEED_AFTER_MINS);
         let mut changed = false;
         for (site, feeds) in self.last_delivery.iter().enumerate() {
@@ -370,7 +490,8 @@ impl Replay {
                         rule: tr.alert.rule.clone(),
                         site: tr.alert.site.clone(),
                         measure: tr.alert.measure,
-                        fired_at: tr.at,
+                        fired_at: self.now,
+                        evaluated_at: tr.at,
                         resolved_at: None,
                         predicted_breach_at: tr
                             .alert
@@ -386,7 +507,7 @@ impl Replay {
                         .rev()
                         .find(|f| f.fingerprint == fp && f.resolved_at.is_none())
                     {
-                        open.resolved_at = Some(tr.at);
+                        open.resolved_at = Some(self.now);
                     }
                 }
                 _ => {}
@@ -406,6 +527,7 @@ impl Replay {
                     measure: f.measure?,
                     horizon_hours: rule.horizon_hours,
                     fired_at: f.fired_at,
+                    evaluated_at: Some(f.evaluated_at),
                     resolved_at: f.resolved_at,
                     predicted_breach_at: f.predicted_breach_at,
                 })

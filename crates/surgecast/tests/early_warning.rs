@@ -19,6 +19,8 @@ fn time(v: &Value) -> DateTime<Utc> {
 fn an_early_warning_fires_before_a_ground_truth_breach() {
     let truth_file =
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("early_warning_truth.json");
+    let trace_file =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("early_warning_trace.csv");
     let out = Command::new(env!("CARGO_BIN_EXE_surgecast"))
         .args([
             "evaluate",
@@ -34,6 +36,8 @@ fn an_early_warning_fires_before_a_ground_truth_breach() {
             "--ground-truth",
         ])
         .arg(&truth_file)
+        .arg("--trace")
+        .arg(&trace_file)
         .output()
         .unwrap();
     assert!(
@@ -51,6 +55,17 @@ fn an_early_warning_fires_before_a_ground_truth_breach() {
         !breaches.is_empty(),
         "the winter days have breaches to foretell"
     );
+
+    // Warnings are scored from when the hub published them, which is after the evaluation
+    // point they were read at by at least the engine's allowed lateness (30 min): the engine
+    // evaluates a point only once the watermark has passed it.
+    for e in episodes {
+        let delay = time(&e["fired_at"]) - time(&e["evaluated_at"]);
+        assert!(
+            delay >= chrono::Duration::minutes(30) && delay <= chrono::Duration::minutes(90),
+            "{e}: published {delay} after its evaluation point"
+        );
+    }
 
     let mut detected = 0;
     for b in breaches {
@@ -88,6 +103,8 @@ fn an_early_warning_fires_before_a_ground_truth_breach() {
             b["rule"].as_str().unwrap()
         );
     }
+    check_trace(&std::fs::read_to_string(&trace_file).unwrap(), &eval, truth);
+
     let overall = &eval["score"]["overall"];
     println!(
         "{detected} of {} breaches warned of; lead hours {}",
@@ -95,4 +112,47 @@ fn an_early_warning_fires_before_a_ground_truth_breach() {
         overall["lead_hours"]
     );
     assert!(detected >= 1, "no breach was warned of: {}", eval["score"]);
+}
+
+/// The `--trace` CSV has a row per watched site every 10 minutes, probabilities in [0, 1], and
+/// its true ED occupancy reaches the threshold at the sites the ground truth says breached.
+fn check_trace(csv: &str, eval: &Value, truth: &[Value]) {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (site_col, true_ed) = (col("site"), col("true_ed_occupancy_pct"));
+    let p_cols: Vec<usize> = eval["rules"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|r| col(&format!("p_{r}")))
+        .collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let traced_from: DateTime<Utc> = rows[0][col("time")].parse().unwrap();
+    let sites = eval["sites_watched"].as_u64().unwrap() as usize;
+    assert_eq!(rows.len() % sites, 0, "one row per watched site per step");
+    let mut peak: std::collections::BTreeMap<&str, f64> = Default::default();
+    for row in &rows {
+        assert_eq!(row.len(), header.len());
+        for &c in &p_cols {
+            if let Ok(p) = row[c].parse::<f64>() {
+                assert!((0.0..=1.0).contains(&p), "probability {p}");
+            }
+        }
+        if let Ok(v) = row[true_ed].parse::<f64>() {
+            let e = peak.entry(row[site_col]).or_insert(0.0);
+            *e = e.max(v);
+        }
+    }
+    let breached: Vec<&str> = truth
+        .iter()
+        .filter(|t| t["measure"] == "ed_occupancy_pct" && !t["breached_at"].is_null())
+        .filter(|t| time(&t["breached_at"]) >= traced_from)
+        .filter_map(|t| t["site"].as_str())
+        .filter(|s| peak.contains_key(s))
+        .collect();
+    assert!(!breached.is_empty());
+    for site in breached {
+        assert!(peak[site] >= 95.0, "{site}: trace peak {}", peak[site]);
+    }
 }

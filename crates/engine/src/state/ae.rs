@@ -188,11 +188,16 @@ impl AeState {
     /// Lengths (minutes) of the stays that ended in the trailing 24 hours before `at`: the
     /// stay pattern of the flow model, from the same window as the time-in-department measures.
     pub fn recent_stays_mins(&self, at: EventTime) -> Vec<f64> {
+        self.recent_stays(at).map(|(stay, _)| stay).collect()
+    }
+
+    /// The same stays as [`Self::recent_stays_mins`], each with the time it ended (to read the
+    /// bed pressure it ended under).
+    pub fn recent_stays(&self, at: EventTime) -> impl Iterator<Item = (f64, EventTime)> + '_ {
         self.completed
             .iter()
-            .filter(|c| in_window(c.departure, at, TRAILING))
-            .map(|c| minutes(c.arrival, c.departure))
-            .collect()
+            .filter(move |c| in_window(c.departure, at, TRAILING))
+            .map(|c| (minutes(c.arrival, c.departure), c.departure))
     }
 
     /// (arrival, decision to admit) of every patient in the department at `at`: arrived before
