@@ -233,10 +233,9 @@ mod tests {
             prune_at in 0i64..3 * 86_400,
             windows in prop::collection::vec((0i64..4 * 86_400, 0i64..2 * 86_400), 1..20),
         ) {
-            let all: Vec<Completed> =
+            let mut shuffled: Vec<Completed> =
                 raw.iter().map(|&(a, s, adm)| departure(a, s, adm)).collect();
             // A deterministic shuffle from `order`: out-of-order completion.
-            let mut shuffled = all.clone();
             let mut x = order | 1;
             for i in (1..shuffled.len()).rev() {
                 x ^= x << 13;
