@@ -168,10 +168,16 @@ fn pending_becomes_firing_after_the_hold_time_then_resolves_past_the_margin() {
         "{}",
         firing.summary
     );
+    let firing_actions = firing.actions.clone();
     // 97 is below the threshold but not past the 5-point margin: still firing.
     assert!(moves(&h.alpha(t(45), &ed(97.0))).is_empty());
     assert_eq!(h.esc.alert(fp).unwrap().state, AlertState::Firing);
     assert_eq!(h.esc.alert(fp).unwrap().value, Some(97.0));
+    // A holding observation still refreshes the held alert's text (text is built only for
+    // observations the book reads: breaching ones and those of alerts it holds).
+    let held = h.esc.alert(fp).unwrap();
+    assert!(held.summary.contains("97.0%"), "{}", held.summary);
+    assert_eq!(held.actions, firing_actions);
     // 94.9 is past it.
     let e = h.alpha(t(60), &ed(94.9));
     assert_eq!(

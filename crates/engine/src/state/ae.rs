@@ -11,7 +11,8 @@ use surgecast_core::{
     SiteMeasures,
 };
 
-use super::{in_window, mean_minutes, minutes};
+use super::departures::{Completed, Departures};
+use super::{mean_minutes_of, minutes};
 
 /// What is known of one attendance; fields fill in whatever order their events arrive.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -21,15 +22,6 @@ struct Attendance {
     departure: Option<(EventTime, Disposition)>,
     /// Newest event time seen for it (for expiry of broken lifecycles).
     last_event: Option<EventTime>,
-}
-
-/// A finished attendance, kept for the trailing-window measures.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-struct Completed {
-    arrival: EventTime,
-    decision_to_admit: Option<EventTime>,
-    departure: EventTime,
-    disposition: Disposition,
 }
 
 /// Arrivals counted into hour buckets by arrival time.
@@ -43,7 +35,7 @@ pub struct ArrivalCounts {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AeState {
     open: HashMap<AttendanceId, Attendance>,
-    completed: Vec<Completed>,
+    completed: Departures,
     arrivals: BTreeMap<HourBucket, ArrivalCounts>,
     /// Attendances dropped with an arrival but no departure after the maximum stay.
     pub lost_departures: u64,
@@ -88,7 +80,7 @@ impl AeState {
                 disposition,
             };
             self.open.remove(&e.attendance);
-            self.completed.push(done);
+            self.completed.insert(done);
         }
     }
 
@@ -101,12 +93,8 @@ impl AeState {
     /// the G&A bed flow.
     pub fn admitted_in(&self, bucket: HourBucket) -> u32 {
         self.completed
-            .iter()
-            .filter(|c| {
-                c.disposition == Disposition::Admitted
-                    && HourBucket::containing(c.departure) == bucket
-            })
-            .count() as u32
+            .tally_between(bucket.start(), bucket.end())
+            .admitted as u32
     }
 
     /// Writes the A&E measures as of `at` into `out`. `ed_capacity` is the occupancy denominator.
@@ -132,18 +120,10 @@ impl AeState {
             }
         }
 
-        let departed: Vec<&Completed> = self
-            .completed
-            .iter()
-            .filter(|c| in_window(c.departure, at, TRAILING))
-            .collect();
-        let stay = |c: &&Completed| minutes(c.arrival, c.departure);
-        let non_admitted = departed
-            .iter()
-            .filter(|c| c.disposition != Disposition::Admitted)
-            .map(|c| c.departure - c.arrival);
-        let within_4h = departed.iter().filter(|c| stay(c) <= 240.0).count();
-        let over_12h_departed = departed.iter().filter(|c| stay(c) > 720.0).count();
+        // The trailing window `[at - 24h, at)` from the running tallies (see `departures`).
+        let departed = self.completed.tally_between(at - TRAILING, at);
+        let within_4h = departed.within_4h as usize;
+        let over_12h_departed = departed.over_12h as usize;
 
         let last_hour = HourBucket::containing(at).offset(-1);
         let counts = self.arrivals_in(last_hour);
@@ -161,9 +141,9 @@ impl AeState {
         out.set(Measure::LongestDtaWaitMins, Some(longest_dta));
         out.set(
             Measure::MeanTimeInDeptNonAdmittedMins,
-            mean_minutes(non_admitted),
+            mean_minutes_of(departed.non_admitted_secs, departed.non_admitted() as usize),
         );
-        let n = departed.len();
+        let n = departed.departed as usize;
         out.set(
             Measure::FourHourPct,
             (n > 0).then(|| 100.0 * within_4h as f64 / n as f64),
@@ -195,9 +175,9 @@ impl AeState {
     /// bed pressure it ended under).
     pub fn recent_stays(&self, at: EventTime) -> impl Iterator<Item = (f64, EventTime)> + '_ {
         self.completed
+            .between(at - TRAILING, at)
             .iter()
-            .filter(move |c| in_window(c.departure, at, TRAILING))
-            .map(|c| (minutes(c.arrival, c.departure), c.departure))
+            .map(|c| (c.stay_mins(), c.departure))
     }
 
     /// (arrival, decision to admit) of every patient in the department at `at`: arrived before
@@ -216,8 +196,9 @@ impl AeState {
         });
         let done = self
             .completed
+            .from(at)
             .iter()
-            .filter(move |c| c.arrival < at && c.departure >= at)
+            .filter(move |c| c.arrival < at)
             .map(|c| (c.arrival, c.decision_to_admit));
         open.chain(done)
     }
@@ -225,7 +206,7 @@ impl AeState {
     /// Drops state no evaluation at or after `horizon` can need.
     pub fn prune(&mut self, horizon: EventTime, max_stay: Duration) {
         let keep_from = horizon - TRAILING - Duration::hours(1);
-        self.completed.retain(|c| c.departure >= keep_from);
+        self.completed.prune_before(keep_from);
         let mut lost = 0;
         let mut orphaned = 0;
         self.open.retain(|_, a| match a.arrival {

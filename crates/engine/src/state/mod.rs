@@ -8,6 +8,7 @@
 pub mod ae;
 pub mod ambulance;
 pub mod beds;
+mod departures;
 
 use chrono::Duration;
 use surgecast_core::EventTime;
@@ -19,7 +20,13 @@ use surgecast_core::EventTime;
 /// in another order. Summing fractional minutes as floats made the last bit depend on it.
 pub(crate) fn mean_minutes(spans: impl Iterator<Item = Duration>) -> Option<f64> {
     let (sum, n) = spans.fold((0i64, 0usize), |(s, n), d| (s + d.num_seconds(), n + 1));
-    (n > 0).then(|| sum as f64 / 60.0 / n as f64)
+    mean_minutes_of(sum, n)
+}
+
+/// The mean of `n` spans totalling `total_secs` whole seconds, in minutes, `None` when `n` is 0
+/// (for sums kept running instead of summed on demand).
+pub(crate) fn mean_minutes_of(total_secs: i64, n: usize) -> Option<f64> {
+    (n > 0).then(|| total_secs as f64 / 60.0 / n as f64)
 }
 
 /// `later - earlier` in (fractional) minutes.
