@@ -75,6 +75,12 @@ struct SeriesSlot {
     forecaster: SeriesForecaster,
     /// Count series only: their daily totals and 1-84 day forecasts.
     daily: Option<DailySeries>,
+    /// Whether the series has seen its first value worth recording. A count series starts at
+    /// its first non-zero hour: the hours before a feed's first event read as zero demand,
+    /// and the seasonal profile then averages them into the same hours of week for weeks
+    /// (in the evaluation the day and a half before the A&E feed started took a third off
+    /// every Sunday's arrivals forecast). Level series start at once.
+    started: bool,
 }
 
 /// A count series summed over UK local days, with its daily forecaster and latest forecast.
@@ -228,6 +234,7 @@ impl Engine {
                             open: None,
                             issued: None,
                         }),
+                        started: kind != SeriesKind::Count,
                     })
                     .collect()
             })
@@ -341,6 +348,8 @@ impl Engine {
                         measure,
                         forecaster,
                         daily,
+                        // A snapshot is taken of a running hub: its feeds have started.
+                        started: true,
                     })
                     .collect()
             })
@@ -433,6 +442,8 @@ impl Engine {
                 let mut fresh: Vec<QuantileForecast> = Vec::with_capacity(self.series[i].len());
                 for slot in &mut self.series[i] {
                     let value = self.latest[i].get(slot.measure);
+                    slot.started |= value.is_some_and(|v| v != 0.0);
+                    let value = value.filter(|_| slot.started);
                     if let Some(v) = value {
                         slot.forecaster.observe(closed, v);
                     }

@@ -23,15 +23,30 @@ fn forecaster() -> ForecasterConfig {
 /// to `hours` after the start; the ambulance and bed feeds are idle so A&E alone moves the
 /// watermark.
 fn run(hours: i64, gap_mins: i64, stay_mins: i64) -> Engine {
+    run_after_quiet(0, hours, gap_mins, stay_mins)
+}
+
+/// [`run`], but the hub is up `quiet_hours` before the A&E feed's first event: the clock runs
+/// through those hours with no events at all, as when a hub starts before its feeds.
+fn run_after_quiet(quiet_hours: i64, hours: i64, gap_mins: i64, stay_mins: i64) -> Engine {
     let registry = registry();
     let escalation = surgecast_escalation::load_default_config(&registry);
     let mut engine = Engine::new(registry, EngineConfig::default(), &forecaster(), escalation);
     engine.set_feed_idle(0, Feed::Ambulance, true);
     engine.set_feed_idle(0, Feed::Beds, true);
+    if quiet_hours > 0 {
+        engine.set_feed_idle(0, Feed::Ae, true);
+        for h in 0..=quiet_hours {
+            engine.advance_clock(start() + Duration::hours(h));
+            engine.run_due();
+        }
+        engine.set_feed_idle(0, Feed::Ae, false);
+    }
+    let first = start() + Duration::hours(quiet_hours);
     let site = SiteId::new("RAA01").unwrap();
     let mut events = Vec::new();
-    for n in 0..hours * 60 / gap_mins {
-        let arrival = start() + Duration::minutes(n * gap_mins);
+    for n in 0..(hours - quiet_hours) * 60 / gap_mins {
+        let arrival = first + Duration::minutes(n * gap_mins);
         let attendance = AttendanceId::new(format!("A{n}")).unwrap();
         let event = |step: &str, time: EventTime, kind: AeEventKind| {
             FeedEvent::Ae(AeEvent {
@@ -101,6 +116,37 @@ fn ed_occupancy_is_forecast_by_the_flow_model() {
 }
 
 #[test]
+fn hours_before_a_feed_starts_are_not_zero_demand() {
+    // The hub runs 30 hours (Monday 00:00 to Tuesday 06:00) before the first arrival, then 6
+    // arrivals an hour to the next Monday 00:00. The forecast from there covers Monday and
+    // Tuesday, whose hours of week only the quiet week had: were its empty hours recorded as
+    // zero arrivals, the profile would forecast nothing for them.
+    let quiet = 30;
+    let engine = run_after_quiet(quiet, 7 * 24, 10, 180);
+    assert!(engine.counters.forecasts > 0, "the clock reached the end");
+    let arrivals = engine.forecasts()[0]
+        .iter()
+        .find(|f| f.measure == Measure::EdArrivals)
+        .expect("an arrivals forecast");
+    let quiet_slots: Vec<f64> = arrivals
+        .steps
+        .iter()
+        .filter(|s| s.bucket.start() < start() + Duration::hours(7 * 24 + quiet))
+        .map(|s| s.point)
+        .collect();
+    assert!(quiet_slots.len() >= 24, "{}", quiet_slots.len());
+    for p in &quiet_slots {
+        assert!((p - 6.0).abs() < 2.0, "{quiet_slots:?}");
+    }
+    // Level series start at once: ED occupancy is still forecast.
+    assert!(
+        engine.forecasts()[0]
+            .iter()
+            .any(|f| f.measure == Measure::EdOccupancyPct)
+    );
+}
+
+#[test]
 fn count_series_get_daily_forecasts_84_days_ahead() {
     // 3 arrivals an hour, 72 a day; 28 days of history are needed before a daily forecast.
     let engine = run(31 * 24, 20, 60);
@@ -126,7 +172,9 @@ fn count_series_get_daily_forecasts_84_days_ahead() {
     );
 
     // The read side (API and metrics) gets the daily forecast and the daily series' accuracy,
-    // scored on the days closed since the first daily forecast.
+    // scored on the days closed since the first daily forecast. The ambulance feed is idle
+    // throughout, so its count series never starts (no incident yet is no history, not a
+    // month of zero demand) and has no daily forecast.
     let status = StatusSnapshot::from_engine(&engine);
     let site = &status.sites[0];
     assert_eq!(
@@ -134,7 +182,7 @@ fn count_series_get_daily_forecasts_84_days_ahead() {
             .iter()
             .map(|f| f.measure)
             .collect::<Vec<_>>(),
-        [Measure::EdArrivals, Measure::AmbulanceIncidents]
+        [Measure::EdArrivals]
     );
     assert_eq!(&&site.daily_forecasts[0], arrivals);
     let (measure, acc) = site.daily_accuracy[0];
