@@ -109,11 +109,6 @@ struct SiteNames {
     names: BTreeMap<SiteId, String>,
 }
 
-/// Where a site's (or, `None`, the system's) rendered action lines are kept.
-fn action_key(site: Option<&Site>) -> &str {
-    site.map_or("", |s| s.code.as_str())
-}
-
 /// OPEL scoring, rule evaluation and the alert book for one health system.
 #[derive(Debug, Clone)]
 pub struct Escalator {
@@ -124,10 +119,6 @@ pub struct Escalator {
     /// evaluation as its inhibitor is created already inhibited.
     order: Vec<usize>,
     state: EscalationState,
-    /// Every rule's action lines for every registry site (key "" for the system), filled in
-    /// once: they depend only on the rules and the registry, and rendering them for every rule
-    /// and site at every evaluation was a fifth of the evaluation's time (docs/benchmarks.md).
-    actions: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 impl Escalator {
@@ -168,36 +159,13 @@ impl Escalator {
             .filter(|&i| is_source(&rules[i]))
             .chain((0..rules.len()).filter(|&i| !is_source(&rules[i])))
             .collect();
-        let mut escalator = Self {
+        Self {
             config,
             weights,
             names,
             order,
             state,
-            actions: BTreeMap::new(),
-        };
-        let sites: Vec<Option<&Site>> = std::iter::once(None)
-            .chain(registry.sites().iter().map(Some))
-            .collect();
-        escalator.actions = escalator
-            .config
-            .rules
-            .rules
-            .iter()
-            .map(|rule| {
-                let by_site = sites
-                    .iter()
-                    .map(|&site| {
-                        (
-                            action_key(site).to_owned(),
-                            escalator.render_actions(rule, site),
-                        )
-                    })
-                    .collect();
-                (rule.name.clone(), by_site)
-            })
-            .collect();
-        escalator
+        }
     }
 
     pub fn config(&self) -> &EscalationConfig {
@@ -405,15 +373,6 @@ impl Escalator {
     /// The rule's action lines (after the OPEL card for OPEL rules), filled in, duplicates
     /// dropped.
     fn actions(&self, rule: &Rule, site: Option<&Site>) -> Vec<String> {
-        self.actions
-            .get(rule.name.as_str())
-            .and_then(|by_site| by_site.get(action_key(site)))
-            .cloned()
-            // A site not in the registry the escalator was built with.
-            .unwrap_or_else(|| self.render_actions(rule, site))
-    }
-
-    fn render_actions(&self, rule: &Rule, site: Option<&Site>) -> Vec<String> {
         let ctx = self.template_context(site);
         let card = match rule.condition {
             Condition::Opel { scope, level, .. } => self.config.rules.card(level, scope),
