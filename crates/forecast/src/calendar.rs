@@ -202,6 +202,49 @@ impl Calendar {
         }
     }
 
+    /// The weekly slot a demand profile files step `t` under: [`Calendar::slot`], except that a
+    /// public holiday takes Sunday's slot at the same local hour (day 6 for daily series).
+    /// Demand on a bank holiday looks like a Sunday's, not like the weekday it falls on, so a
+    /// profile that filed it under its weekday would pull that weekday down for weeks.
+    pub fn profile_slot(&self, t: i64) -> usize {
+        let info = self.info(t);
+        if !info.holiday {
+            return self.slot(t);
+        }
+        match self.cadence {
+            Cadence::Hourly => 6 * 24 + info.hour,
+            Cadence::Daily => 6,
+        }
+    }
+
+    /// [`Calendar::profile_slot`] of `n` consecutive steps from `start`, checking each local
+    /// day for a holiday once rather than once per hour.
+    pub fn profile_slots(&self, start: i64, n: usize) -> Vec<usize> {
+        let mut day_holiday: Option<(i64, bool)> = None;
+        (0..n as i64)
+            .map(|i| {
+                let t = start + i;
+                let day = match self.cadence {
+                    Cadence::Hourly => self.local_hour(t).div_euclid(24),
+                    Cadence::Daily => t,
+                };
+                let holiday = match day_holiday {
+                    Some((d, h)) if d == day => h,
+                    _ => {
+                        let h = self.is_holiday(day, date_of_day(day));
+                        day_holiday = Some((day, h));
+                        h
+                    }
+                };
+                match (holiday, self.cadence) {
+                    (false, _) => self.slot(t),
+                    (true, Cadence::Hourly) => 6 * 24 + self.hour(t),
+                    (true, Cadence::Daily) => 6,
+                }
+            })
+            .collect()
+    }
+
     /// Steps per week (the number of slots).
     pub fn slots(&self) -> usize {
         self.cadence.week()
@@ -256,5 +299,36 @@ mod tests {
         assert_eq!(cal.hour(mar29 + 1), 2);
         let daily = Calendar::new(Cadence::Daily, Clock::Utc, Holidays::None);
         assert_eq!(daily.slot(day_of_date(d(2026, 11, 23))), 0); // a Monday
+    }
+
+    #[test]
+    fn holidays_take_sundays_profile_slot() {
+        let cal = Calendar::uk_hourly();
+        // Monday 28 December 2026 is the substitute Boxing Day; 09:00 files under Sunday 09:00.
+        let boxing = day_of_date(d(2026, 12, 28)) * 24 + 9;
+        assert_eq!(cal.slot(boxing), 9);
+        assert_eq!(cal.profile_slot(boxing), 6 * 24 + 9);
+        // An ordinary Tuesday keeps its own slot.
+        let tue = day_of_date(d(2027, 1, 12)) * 24 + 9;
+        assert_eq!(cal.profile_slot(tue), cal.slot(tue));
+        // Early-May bank holiday 2026 (4 May) at 13:00 BST, 12:00 UTC: local hour 13.
+        let may = day_of_date(d(2026, 5, 4)) * 24 + 12;
+        assert_eq!(cal.profile_slot(may), 6 * 24 + 13);
+        // Daily series: Good Friday 2027 (26 March) is day 6; without holidays it stays Friday.
+        let daily = Calendar::new(Cadence::Daily, Clock::Utc, Holidays::EnglandWales);
+        assert_eq!(daily.profile_slot(day_of_date(d(2027, 3, 26))), 6);
+        let plain = Calendar::new(Cadence::Daily, Clock::Utc, Holidays::None);
+        assert_eq!(plain.profile_slot(day_of_date(d(2027, 3, 26))), 4);
+        // The batch form agrees with the single-step one across holidays and a BST change.
+        for start in [boxing - 30, may - 50, day_of_date(d(2026, 3, 27)) * 24] {
+            let batch = cal.profile_slots(start, 24 * 9);
+            for (i, slot) in batch.iter().enumerate() {
+                assert_eq!(
+                    *slot,
+                    cal.profile_slot(start + i as i64),
+                    "step {i} from {start}"
+                );
+            }
+        }
     }
 }

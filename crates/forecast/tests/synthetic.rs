@@ -84,6 +84,73 @@ fn every_count_family_recovers_the_profile() {
 }
 
 #[test]
+fn profile_files_holidays_under_sunday() {
+    // Three weeks at exactly the true rates, except that the second Monday is a public holiday
+    // with Sunday's demand; the fourth week's Tuesday is a holiday too (forecast, not observed).
+    let start = monday_start();
+    let day0 = start.div_euclid(24);
+    let cal = Calendar::new(
+        Cadence::Hourly,
+        Clock::Utc,
+        Holidays::Listed([day0 + 7, day0 + 22].into_iter().collect()),
+    );
+    let values: Vec<f64> = (0..3 * 168)
+        .map(|i| {
+            let how = i % 168;
+            let holiday = i / 24 == 7;
+            true_rate(if holiday { 6 * 24 + how % 24 } else { how })
+        })
+        .collect();
+    let view = SeriesView::new(&cal, start, &values);
+    let m = FittedModel::fit(
+        ModelFamily::SeasonalProfile,
+        SeriesKind::Count,
+        &view,
+        &settings(),
+    )
+    .unwrap();
+    let steps = m.predict(&view, 48);
+    for (h, s) in steps.iter().enumerate() {
+        let how = (h + 3 * 168) % 168;
+        // Next Monday: the two ordinary Mondays, not pulled down by the holiday one. Tuesday
+        // (a holiday) is forecast as a Sunday.
+        let want = if how >= 24 {
+            true_rate(6 * 24 + how % 24)
+        } else {
+            true_rate(how)
+        };
+        assert!(
+            (s.mean() - want).abs() < 1e-9,
+            "step {}: {} against {want}",
+            h + 1,
+            s.mean()
+        );
+    }
+    // Levels (occupancy) carry over from the days before, so a holiday keeps its own weekday.
+    let level = FittedModel::fit(
+        ModelFamily::SeasonalProfile,
+        SeriesKind::Level,
+        &view,
+        &settings(),
+    );
+    assert!(matches!(
+        level,
+        Some(FittedModel::SeasonalProfile(ref p)) if !p.holidays_as_sunday
+    ));
+    // A model stored before holidays were filed under Sunday forecasts as it did.
+    let FittedModel::SeasonalProfile(mut old) = m else {
+        unreachable!()
+    };
+    old.holidays_as_sunday = false;
+    let monday_9 = FittedModel::SeasonalProfile(old).predict(&view, 10)[9].mean();
+    let mixed = (2.0 * true_rate(9) + true_rate(6 * 24 + 9)) / 3.0;
+    assert!(
+        (monday_9 - mixed).abs() < 1e-9,
+        "{monday_9} against {mixed}"
+    );
+}
+
+#[test]
 fn level_families_recover_profile_and_persistence() {
     // Occupancy-like level: a daily profile plus an AR(1) deviation with a shift at the end.
     let mut rng = ChaCha8Rng::seed_from_u64(3);

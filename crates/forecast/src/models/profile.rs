@@ -9,14 +9,41 @@ use serde::{Deserialize, Serialize};
 use super::{SeriesView, StepDist, mean_finite, poisson_scale};
 use crate::config::{FitSettings, SeriesKind};
 
+/// Which weekly slot a step is filed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Slots {
+    /// Local hour of week (day of week for daily series), holidays included.
+    Plain,
+    /// The same, but a public holiday is filed under Sunday ([`Calendar::profile_slot`]).
+    HolidaysAsSunday,
+}
+
+impl Slots {
+    fn of(self, calendar: &crate::calendar::Calendar, t: i64) -> usize {
+        match self {
+            Slots::Plain => calendar.slot(t),
+            Slots::HolidaysAsSunday => calendar.profile_slot(t),
+        }
+    }
+
+    fn of_run(self, history: &SeriesView<'_>) -> Vec<usize> {
+        match self {
+            Slots::Plain => (0..history.len())
+                .map(|i| history.calendar.slot(history.t(i)))
+                .collect(),
+            Slots::HolidaysAsSunday => history.calendar.profile_slots(history.start, history.len()),
+        }
+    }
+}
+
 /// Observed values of each weekly slot over the last `weeks` weeks of `history`.
-pub(crate) fn slot_values(history: &SeriesView<'_>, weeks: usize) -> Vec<Vec<f64>> {
-    let slots = history.calendar.slots();
-    let recent = history.tail(weeks * slots);
-    let mut by_slot = vec![Vec::with_capacity(weeks); slots];
-    for (i, &v) in recent.values.iter().enumerate() {
+pub(crate) fn slot_values(history: &SeriesView<'_>, weeks: usize, slots: Slots) -> Vec<Vec<f64>> {
+    let n = history.calendar.slots();
+    let recent = history.tail(weeks * n);
+    let mut by_slot = vec![Vec::with_capacity(weeks); n];
+    for (&v, slot) in recent.values.iter().zip(slots.of_run(&recent)) {
         if v.is_finite() {
-            by_slot[recent.calendar.slot(recent.t(i))].push(v);
+            by_slot[slot].push(v);
         }
     }
     by_slot
@@ -24,8 +51,8 @@ pub(crate) fn slot_values(history: &SeriesView<'_>, weeks: usize) -> Vec<Vec<f64
 
 /// Mean of each weekly slot over the last `weeks` weeks; slots never observed take the overall
 /// mean.
-pub(crate) fn slot_means(history: &SeriesView<'_>, weeks: usize) -> Vec<f64> {
-    let by_slot = slot_values(history, weeks);
+pub(crate) fn slot_means(history: &SeriesView<'_>, weeks: usize, slots: Slots) -> Vec<f64> {
+    let by_slot = slot_values(history, weeks, slots);
     let overall = history
         .tail(weeks * history.calendar.slots())
         .mean()
@@ -51,7 +78,8 @@ impl EmpiricalModel {
     }
 
     pub fn predict(&self, history: &SeriesView<'_>, horizon: usize) -> Vec<StepDist> {
-        let mut by_slot = slot_values(history, self.weeks);
+        // The benchmark stays the plain "same hour of the week" yardstick.
+        let mut by_slot = slot_values(history, self.weeks, Slots::Plain);
         let mut all: Vec<f64> = by_slot.iter().flatten().copied().collect();
         all.sort_by(f64::total_cmp);
         for v in &mut by_slot {
@@ -86,6 +114,12 @@ pub struct ProfileModel {
     pub weeks: usize,
     /// Per-step damping of the latest deviation (levels only; 0 for counts).
     pub phi: f64,
+    /// Public holidays are filed under (and forecast as) Sunday at the same hour. Set for counts
+    /// (demand on a bank holiday is a Sunday's); levels such as occupancy carry over from the
+    /// days before, so they keep the plain weekday. A model stored before it existed reads
+    /// `false` and forecasts as it did.
+    #[serde(default)]
+    pub holidays_as_sunday: bool,
 }
 
 const PHI_GRID: [f64; 11] = [
@@ -97,19 +131,33 @@ impl ProfileModel {
         let weeks = settings.profile_weeks.max(1);
         let phi = match kind {
             SeriesKind::Count => 0.0,
-            SeriesKind::Level => fit_phi(history, weeks, settings.horizon),
+            SeriesKind::Level => fit_phi(history, weeks, settings.horizon, Slots::Plain),
         };
-        Self { kind, weeks, phi }
+        Self {
+            kind,
+            weeks,
+            phi,
+            holidays_as_sunday: kind == SeriesKind::Count,
+        }
+    }
+
+    fn slots(&self) -> Slots {
+        if self.holidays_as_sunday {
+            Slots::HolidaysAsSunday
+        } else {
+            Slots::Plain
+        }
     }
 
     pub fn predict(&self, history: &SeriesView<'_>, horizon: usize) -> Vec<StepDist> {
-        let means = slot_means(history, self.weeks);
+        let slots = self.slots();
+        let means = slot_means(history, self.weeks, slots);
         let cal = history.calendar;
         let origin = history.last_t();
         match self.kind {
             SeriesKind::Count => (1..=horizon as i64)
                 .map(|h| {
-                    let m = means[cal.slot(origin + h)].max(0.0);
+                    let m = means[slots.of(cal, origin + h)].max(0.0);
                     StepDist::Scaled {
                         mean: m,
                         scale: poisson_scale(m),
@@ -122,8 +170,8 @@ impl ProfileModel {
                 let devs: Vec<f64> = recent
                     .values
                     .iter()
-                    .enumerate()
-                    .map(|(i, v)| v - means[cal.slot(recent.t(i))])
+                    .zip(slots.of_run(&recent))
+                    .map(|(v, slot)| v - means[slot])
                     .collect();
                 let mu = mean_finite(&devs).unwrap_or(0.0);
                 // The latest observed deviation, and how many steps old it is.
@@ -135,7 +183,7 @@ impl ProfileModel {
                     .map_or((0, mu), |(age, d)| (age, *d));
                 (1..=horizon)
                     .map(|h| {
-                        let m = means[cal.slot(origin + h as i64)]
+                        let m = means[slots.of(cal, origin + h as i64)]
                             + mu
                             + self.phi.powi((h + age) as i32) * (last - mu);
                         StepDist::Scaled {
@@ -151,16 +199,15 @@ impl ProfileModel {
 
 /// Chooses the deviation damping that minimises squared error at a few horizons up to
 /// `horizon`, with deviations from the in-sample profile.
-fn fit_phi(history: &SeriesView<'_>, weeks: usize, horizon: usize) -> f64 {
-    let cal = history.calendar;
-    let means = slot_means(history, weeks);
+fn fit_phi(history: &SeriesView<'_>, weeks: usize, horizon: usize, slots: Slots) -> f64 {
+    let means = slot_means(history, weeks, slots);
     let d: Vec<f64> = history
         .values
         .iter()
-        .enumerate()
-        .map(|(i, v)| v - means[cal.slot(history.t(i))])
+        .zip(slots.of_run(history))
+        .map(|(v, slot)| v - means[slot])
         .collect();
-    let week = cal.slots();
+    let week = history.calendar.slots();
     // Rolling mean deviation over the previous week, from prefix sums of observed values.
     let mut sum = vec![0.0; d.len() + 1];
     let mut cnt = vec![0usize; d.len() + 1];
