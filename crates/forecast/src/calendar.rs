@@ -153,13 +153,7 @@ impl Calendar {
     }
 
     pub fn info(&self, t: i64) -> TimeInfo {
-        let (day, hour) = match self.cadence {
-            Cadence::Hourly => {
-                let lh = self.local_hour(t);
-                (lh.div_euclid(24), lh.rem_euclid(24) as usize)
-            }
-            Cadence::Daily => (t, 0),
-        };
+        let (day, hour) = (self.local_day(t), self.hour(t));
         let date = date_of_day(day);
         let weekday = date.weekday().num_days_from_monday() as usize;
         let year_phase = (f64::from(date.ordinal0()) + hour as f64 / 24.0) / 365.25;
@@ -207,27 +201,17 @@ impl Calendar {
     /// Demand on a bank holiday looks like a Sunday's, not like the weekday it falls on, so a
     /// profile that filed it under its weekday would pull that weekday down for weeks.
     pub fn profile_slot(&self, t: i64) -> usize {
-        let info = self.info(t);
-        if !info.holiday {
-            return self.slot(t);
-        }
-        match self.cadence {
-            Cadence::Hourly => 6 * 24 + info.hour,
-            Cadence::Daily => 6,
-        }
+        let day = self.local_day(t);
+        self.slot_on(t, self.is_holiday(day, date_of_day(day)))
     }
 
     /// [`Calendar::profile_slot`] of `n` consecutive steps from `start`, checking each local
     /// day for a holiday once rather than once per hour.
     pub fn profile_slots(&self, start: i64, n: usize) -> Vec<usize> {
         let mut day_holiday: Option<(i64, bool)> = None;
-        (0..n as i64)
-            .map(|i| {
-                let t = start + i;
-                let day = match self.cadence {
-                    Cadence::Hourly => self.local_hour(t).div_euclid(24),
-                    Cadence::Daily => t,
-                };
+        (start..start + n as i64)
+            .map(|t| {
+                let day = self.local_day(t);
                 let holiday = match day_holiday {
                     Some((d, h)) if d == day => h,
                     _ => {
@@ -236,13 +220,26 @@ impl Calendar {
                         h
                     }
                 };
-                match (holiday, self.cadence) {
-                    (false, _) => self.slot(t),
-                    (true, Cadence::Hourly) => 6 * 24 + self.hour(t),
-                    (true, Cadence::Daily) => 6,
-                }
+                self.slot_on(t, holiday)
             })
             .collect()
+    }
+
+    /// The local day of step `t` (days since the epoch).
+    fn local_day(&self, t: i64) -> i64 {
+        match self.cadence {
+            Cadence::Hourly => self.local_hour(t).div_euclid(24),
+            Cadence::Daily => t,
+        }
+    }
+
+    /// The profile slot of step `t`, told whether its day is a holiday.
+    fn slot_on(&self, t: i64, holiday: bool) -> usize {
+        match (holiday, self.cadence) {
+            (false, _) => self.slot(t),
+            (true, Cadence::Hourly) => 6 * 24 + self.hour(t),
+            (true, Cadence::Daily) => 6,
+        }
     }
 
     /// Steps per week (the number of slots).

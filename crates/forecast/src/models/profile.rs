@@ -128,17 +128,16 @@ const PHI_GRID: [f64; 11] = [
 
 impl ProfileModel {
     pub fn fit(kind: SeriesKind, history: &SeriesView<'_>, settings: &FitSettings) -> Self {
-        let weeks = settings.profile_weeks.max(1);
-        let phi = match kind {
-            SeriesKind::Count => 0.0,
-            SeriesKind::Level => fit_phi(history, weeks, settings.horizon, Slots::Plain),
-        };
-        Self {
+        let mut model = Self {
             kind,
-            weeks,
-            phi,
+            weeks: settings.profile_weeks.max(1),
+            phi: 0.0,
             holidays_as_sunday: kind == SeriesKind::Count,
+        };
+        if kind == SeriesKind::Level {
+            model.phi = fit_phi(history, model.weeks, settings.horizon, model.slots());
         }
+        model
     }
 
     fn slots(&self) -> Slots {
