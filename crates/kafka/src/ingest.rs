@@ -1,25 +1,30 @@
 //! The feed consumer loop: decode, validate, apply, dead-letter, commit after apply.
+//!
+//! Two threads share the work. A reader thread polls the consumer, copies each message out of
+//! librdkafka and decodes it, and hands batches to the engine's task in delivery order; the
+//! engine's task applies them, runs evaluations and dead-letters, and stores offsets. A
+//! rebalance (which librdkafka runs on the reader thread, inside its poll) first waits until the
+//! engine's task has handled everything fetched before it, so that each partition's start offset
+//! is where the engine's state stands.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{
-    BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
-use surgecast_core::{AlertTransition, Feed};
+use surgecast_core::{AlertTransition, Feed, FeedEvent};
 use surgecast_engine::{
     AlertLog, Appended, Applied, Clock, Command, Engine, EngineOutput, Metrics, StatusSnapshot,
     hub, metrics::IngestCounters,
 };
-use surgecast_feeds::{Decoder, RejectReason, WireFormat};
+use surgecast_feeds::{Decoder, RejectReason, Rejection, WireFormat};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -28,25 +33,50 @@ use crate::durable::{DataDir, PartitionPosition, Snapshot};
 use crate::flow::{FeedPartition, FlowChange, FlowControl};
 use crate::{CONTENT_TYPE_HEADER, dlq_headers, produce};
 
-/// A message the loop can handle now or keep for later (flow control holds some back).
-trait Handled: Message {
-    fn keep(&self) -> OwnedMessage;
+/// A message as the reader thread hands it over: copied out of librdkafka (the engine's task
+/// stores its offset, and dead-letters its original bytes and headers if it is refused) and
+/// decoded.
+struct Fetched {
+    msg: OwnedMessage,
+    /// The feed its topic carries; `None` for a topic the hub did not subscribe to.
+    feed: Option<Feed>,
+    decoded: Result<FeedEvent, Rejection>,
+    /// The consumer context's assignment count when it was fetched.
+    fetched_under: u64,
 }
 
-impl Handled for BorrowedMessage<'_> {
-    fn keep(&self) -> OwnedMessage {
-        self.detach()
-    }
+/// What the reader thread sends the engine's task.
+enum Delivery {
+    /// Messages in delivery order.
+    Batch(Vec<Fetched>),
+    /// From the rebalance callback: acknowledged once everything sent before it is handled and
+    /// its offsets are in the positions the callback starts partitions from. Before a
+    /// revocation (`revoking`), also once those offsets are stored for the commit that hands
+    /// the partitions over (with a data directory: once a snapshot holds them).
+    Settle {
+        ack: std::sync::mpsc::SyncSender<()>,
+        revoking: bool,
+    },
 }
 
-impl Handled for OwnedMessage {
-    fn keep(&self) -> OwnedMessage {
-        self.clone()
-    }
-}
+/// Messages per batch handed from the reader thread; a batch is also sent as soon as the
+/// consumer has nothing more at hand, so a quiet feed is not kept waiting.
+const BATCH_MESSAGES: usize = 256;
 
-/// At most this many messages are held back by flow control (about 200 bytes each).
+/// Batches in flight between the reader thread and the engine's task: beyond this the reader
+/// waits (and librdkafka's own pre-fetch queue fills, up to its configured bound).
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// At most this many messages are held back by flow control (about 500 bytes each with the
+/// copy and the decoded event: about 0.5 GB at the bound).
 const MAX_HELD_MESSAGES: usize = 1_000_000;
+
+/// The reader thread's side of the hand-over, reachable from the rebalance callback (which runs
+/// on the reader thread, inside its poll): the batch being filled and where it goes.
+struct ReaderLink {
+    tx: mpsc::Sender<Delivery>,
+    batch: Vec<Fetched>,
+}
 
 /// Next offset to handle, by topic and partition: where the engine's state stands.
 type Positions = Arc<Mutex<BTreeMap<String, BTreeMap<i32, i64>>>>;
@@ -62,9 +92,71 @@ pub struct LagContext {
     assignments: AtomicU64,
     /// High watermark per topic and partition, from the last statistics (for flow control).
     high_watermarks: Mutex<BTreeMap<(String, i32), i64>>,
+    /// Set while the reader thread runs.
+    reader: Mutex<Option<ReaderLink>>,
+}
+
+impl std::fmt::Debug for ReaderLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderLink")
+            .field("batch", &self.batch.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl LagContext {
+    fn link(&self) -> std::sync::MutexGuard<'_, Option<ReaderLink>> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a fetched message to the batch; returns how many the batch now holds.
+    fn push(&self, fetched: Fetched) -> usize {
+        match self.link().as_mut() {
+            Some(link) => {
+                link.batch.push(fetched);
+                link.batch.len()
+            }
+            None => 0,
+        }
+    }
+
+    /// Sends the batch being filled, if any (waiting while the engine's task is behind);
+    /// false when the loop has stopped.
+    fn flush(&self) -> bool {
+        let (batch, tx) = {
+            let mut link = self.link();
+            let Some(link) = link.as_mut() else {
+                return false;
+            };
+            if link.batch.is_empty() {
+                return true;
+            }
+            (
+                std::mem::replace(&mut link.batch, Vec::with_capacity(BATCH_MESSAGES)),
+                link.tx.clone(),
+            )
+        };
+        tx.blocking_send(Delivery::Batch(batch)).is_ok()
+    }
+
+    /// Before a rebalance changes the assignment: waits until the engine's task has handled
+    /// everything fetched so far. Only the reader thread runs this (no link otherwise: the
+    /// consumer's close after the loop stops, on the loop's own task).
+    fn settle(&self, revoking: bool) {
+        let tx = match self.link().as_ref() {
+            Some(link) => link.tx.clone(),
+            None => return,
+        };
+        if !self.flush() {
+            return;
+        }
+        let (ack, done) = std::sync::mpsc::sync_channel(1);
+        if tx.blocking_send(Delivery::Settle { ack, revoking }).is_ok() {
+            // An error means the loop stopped: nothing more will be handled.
+            let _ = done.recv();
+        }
+    }
+
     fn seek_to_positions(&self, tpl: &mut TopicPartitionList) {
         let positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
         let assigned: Vec<(String, i32)> = tpl
@@ -137,6 +229,20 @@ impl ConsumerContext for LagContext {
             consumer.rebalance_protocol(),
             RebalanceProtocol::Cooperative
         );
+        let revoking = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
+        self.settle(revoking);
+        if revoking {
+            // Hand the partitions over where this hub stands: its next owner starts from the
+            // committed offsets, and the auto-commit may be up to a second behind (seen: about
+            // 6,000 messages read by both hubs when a second joined mid-stream).
+            match consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
+                Ok(()) => debug!("offsets committed before the revocation"),
+                // librdkafka's mock cluster refuses it (RebalanceInProgress): the next owner
+                // then starts from the last auto-commit, and reads what this hub had read
+                // since then a second time (at-least-once across the group).
+                Err(e) => debug!(error = %e, "commit before the revocation"),
+            }
+        }
         let result = match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 self.seek_to_positions(tpl);
@@ -240,10 +346,11 @@ pub struct IngestChannels {
 
 /// The ingest loop; owns the engine.
 pub struct Ingest {
-    consumer: Arc<StreamConsumer<LagContext>>,
+    consumer: Arc<BaseConsumer<LagContext>>,
     producer: FutureProducer,
     config: KafkaConfig,
-    formats: HashMap<String, (Feed, WireFormat)>,
+    /// Feed and default wire format by topic (the reader thread decodes with these).
+    formats: Arc<HashMap<String, (Feed, WireFormat)>>,
     decoder: Decoder,
     engine: Engine,
     metrics: Metrics,
@@ -265,11 +372,17 @@ pub struct Ingest {
     flow: Option<FlowControl>,
     /// The consumer context's assignment count the flow control last started from.
     flow_assignment: Option<u64>,
-    /// Messages held back by flow control, per partition in offset order, each with the
-    /// assignment count it was fetched under, handled when their partition is released; and how
-    /// many in all.
-    held: Vec<(FeedPartition, VecDeque<(u64, OwnedMessage)>)>,
+    /// Messages held back by flow control, per partition in offset order (each with the
+    /// assignment count it was fetched under), handled when their partition is released; and
+    /// how many in all.
+    held: Vec<(FeedPartition, VecDeque<Fetched>)>,
     held_messages: usize,
+    /// Next offsets handled since the positions and the consumer's offset store were last
+    /// updated (once per batch, not per message).
+    unstored: Vec<(FeedPartition, i64)>,
+    /// A dead-letter write was still failing at shutdown: nothing after that message may be
+    /// handled or stored, or a commit would skip it.
+    stopping: bool,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -303,7 +416,7 @@ impl Ingest {
             .default_format()
             .map_err(IngestError::Config)?;
         let positions = Positions::default();
-        let consumer: StreamConsumer<LagContext> = config
+        let consumer: BaseConsumer<LagContext> = config
             .consumer_config()
             .map_err(IngestError::Config)?
             .create_with_context(LagContext {
@@ -311,6 +424,7 @@ impl Ingest {
                 positions: Arc::clone(&positions),
                 assignments: AtomicU64::new(0),
                 high_watermarks: Mutex::new(BTreeMap::new()),
+                reader: Mutex::new(None),
             })?;
         let formats = Feed::ALL
             .iter()
@@ -325,7 +439,7 @@ impl Ingest {
             consumer: Arc::new(consumer),
             producer: config.producer_config().create()?,
             config: config.clone(),
-            formats,
+            formats: Arc::new(formats),
             decoder,
             counters: IngestCounters::new(&metrics),
             metrics,
@@ -342,6 +456,8 @@ impl Ingest {
             flow_assignment: None,
             held: Vec::new(),
             held_messages: 0,
+            unstored: Vec::new(),
+            stopping: false,
             options,
             summary: IngestSummary::default(),
         })
@@ -370,6 +486,7 @@ impl Ingest {
     /// Writes a snapshot now, if the hub has a data directory. `pending` are transitions not
     /// yet in the alert log that replay could not reproduce.
     fn snapshot(&mut self, pending: &[AlertTransition]) {
+        self.flush_stores();
         let Some(durability) = &mut self.durability else {
             return;
         };
@@ -486,14 +603,31 @@ impl Ingest {
     ) -> Result<(IngestSummary, Engine), IngestError> {
         self.start_consuming(&shutdown).await?;
         info!(topics = ?self.formats.keys().collect::<Vec<_>>(), "ingest started");
+        let (tx, mut deliveries) = mpsc::channel(BATCHES_IN_FLIGHT);
+        *self.consumer.context().link() = Some(ReaderLink {
+            tx,
+            batch: Vec::with_capacity(BATCH_MESSAGES),
+        });
+        let stop_reader = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let consumer = Arc::clone(&self.consumer);
+            let formats = Arc::clone(&self.formats);
+            let decoder = self.decoder.clone();
+            let clock = Arc::clone(&self.clock);
+            let stop = Arc::clone(&stop_reader);
+            std::thread::Builder::new()
+                .name("surgecast-feed-reader".into())
+                .spawn(move || read_feeds(&consumer, &formats, &decoder, clock.as_ref(), &stop))
+                .map_err(|e| {
+                    IngestError::Config(format!("could not start the reader thread: {e}"))
+                })?
+        };
         let mut last_status = Instant::now();
         let mut last_message = Instant::now();
         let mut ticker = tokio::time::interval(Duration::from_millis(250));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut dirty = true;
-        // A message borrows the consumer; holding it outside `self` lets `handle` take `&mut self`.
-        let consumer = Arc::clone(&self.consumer);
-        loop {
+        while !self.stopping {
             tokio::select! {
                 biased;
                 changed = shutdown.changed() => {
@@ -523,32 +657,43 @@ impl Ingest {
                         self.engine.advance_clock(self.clock.now());
                         dirty |= self.run_due(&channels, Origin::WallClock);
                     }
+                    self.flush_stores();
                     if let Some(d) = &self.durability
                         && self.last_snapshot.elapsed() >= d.every
                     {
                         self.snapshot(&[]);
                     }
                 }
-                received = consumer.recv() => {
-                    match received {
-                        Ok(msg) => {
+                delivery = deliveries.recv() => {
+                    match delivery {
+                        Some(Delivery::Batch(batch)) => {
                             last_message = Instant::now();
-                            self.flow_follow_assignment(&channels, &mut shutdown).await;
-                            self.handle(&msg, &mut shutdown, false).await;
+                            for fetched in batch {
+                                if self.stopping {
+                                    break;
+                                }
+                                self.flow_follow_assignment(&channels, &mut shutdown).await;
+                                self.handle(fetched, &mut shutdown, false).await;
+                                self.run_due(&channels, Origin::Replayable);
+                                self.flow_step(&channels, &mut shutdown).await;
+                            }
+                            self.flush_stores();
                             // The state changed (or a message was refused): the status is
                             // republished even if no evaluation falls due.
                             dirty = true;
-                            dirty |= self.run_due(&channels, Origin::Replayable);
-                            dirty |= self.flow_step(&channels, &mut shutdown).await;
                         }
-                        Err(e) => {
-                            // The broker is away or the fetch failed: keep serving what we
-                            // have. librdkafka reconnects with its own back-off and reports
-                            // errors as queued events, at its own pace: sleeping here would
-                            // stall commands, ticks and shutdown, and after a long outage
-                            // leave a backlog of stale errors ahead of the messages (seen:
-                            // minutes of them after a broker restart).
-                            warn!(error = %e, "kafka consumer error; librdkafka retries");
+                        Some(Delivery::Settle { ack, revoking }) => {
+                            if revoking && self.durability.is_some() {
+                                self.snapshot(&[]);
+                            } else {
+                                self.flush_stores();
+                            }
+                            let _ = ack.send(());
+                        }
+                        None => {
+                            // The reader thread is gone before being told to stop: it panicked.
+                            warn!("the feed reader thread stopped; ingest stops");
+                            break;
                         }
                     }
                 }
@@ -559,8 +704,14 @@ impl Ingest {
                 dirty = false;
             }
         }
-        // Graceful stop: the message in hand was finished above (handle runs to completion),
-        // so the state, the positions and the stored offsets agree; snapshot, then commit.
+        // Graceful stop: the batch in hand was finished above (handle runs to completion), so
+        // the state, the positions and the stored offsets agree. What the reader fetched and the
+        // loop did not handle is dropped unstored (read again on the next start).
+        stop_reader.store(true, Ordering::Release);
+        drop(deliveries);
+        let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+        *self.consumer.context().link() = None;
+        self.flush_stores();
         self.publish_status(&channels);
         self.snapshot(&[]);
         if let Err(e) = self
@@ -624,7 +775,7 @@ impl Ingest {
         // state holds nothing yet).
         for (at, queue) in &mut self.held {
             let stays = cooperative && assigned.contains(at);
-            queue.retain(|(fetched_under, _)| stays || *fetched_under == current);
+            queue.retain(|held| stays || held.fetched_under == current);
         }
         self.held.retain(|(_, queue)| !queue.is_empty());
         self.held_messages = self.held.iter().map(|(_, q)| q.len()).sum();
@@ -664,8 +815,10 @@ impl Ingest {
             .filter(|at| !self.flow.as_ref().is_some_and(|f| f.is_held(*at)))
             .collect();
         for at in waiting {
-            while let Some(msg) = self.pop_held(at) {
-                self.handle(&msg, shutdown, true).await;
+            while !self.stopping
+                && let Some(fetched) = self.pop_held(at)
+            {
+                self.handle(fetched, shutdown, true).await;
                 dirty = true;
                 dirty |= self.run_due(channels, Origin::Replayable);
                 if self.flow.as_ref().is_some_and(|f| f.is_held(at)) {
@@ -677,9 +830,9 @@ impl Ingest {
         dirty
     }
 
-    fn pop_held(&mut self, at: FeedPartition) -> Option<OwnedMessage> {
+    fn pop_held(&mut self, at: FeedPartition) -> Option<Fetched> {
         let i = self.held.iter().position(|(p, _)| *p == at)?;
-        let msg = self.held[i].1.pop_front().map(|(_, msg)| msg);
+        let msg = self.held[i].1.pop_front();
         if self.held[i].1.is_empty() {
             self.held.swap_remove(i);
         }
@@ -691,8 +844,7 @@ impl Ingest {
 
     /// Keeps a message back: at the end of its partition's queue, or (`front`: it was the
     /// queue's head, taken out and found still too far ahead) back at its head.
-    fn hold(&mut self, at: FeedPartition, msg: OwnedMessage, front: bool) {
-        let fetched_under = self.consumer.context().assignments.load(Ordering::Acquire);
+    fn hold(&mut self, at: FeedPartition, msg: Fetched, front: bool) {
         let queue = match self.held.iter().position(|(p, _)| *p == at) {
             Some(i) => &mut self.held[i].1,
             None => {
@@ -701,9 +853,9 @@ impl Ingest {
             }
         };
         if front {
-            queue.push_front((fetched_under, msg));
+            queue.push_front(msg);
         } else {
-            queue.push_back((fetched_under, msg));
+            queue.push_back(msg);
         }
         self.held_messages += 1;
     }
@@ -922,12 +1074,15 @@ impl Ingest {
 
     /// Handles one message completely, unless flow control holds it back (then it is kept,
     /// with the rest of its partition, until the partition is released).
-    async fn handle<M: Handled>(
+    async fn handle(
         &mut self,
-        msg: &M,
+        fetched: Fetched,
         shutdown: &mut watch::Receiver<bool>,
         from_hold: bool,
     ) {
+        if self.stopping {
+            return;
+        }
         if self.first_message.is_none() {
             let now = Instant::now();
             self.first_message = Some(now);
@@ -935,54 +1090,42 @@ impl Ingest {
                 *feeds = [(now, false); 3];
             }
         }
-        let Some(&(feed, default_format)) = self.formats.get(msg.topic()) else {
+        let Some(feed) = fetched.feed else {
             // Subscribed only to feed topics; anything else is a librdkafka surprise.
             warn!(
-                topic = msg.topic(),
+                topic = fetched.msg.topic(),
                 "message from an unexpected topic; skipped"
             );
             self.summary.messages += 1;
-            self.store(msg);
+            self.store_unexpected(&fetched.msg);
             return;
         };
-        let format = msg
-            .headers()
-            .and_then(|h| {
-                h.iter()
-                    .find(|hd| hd.key.eq_ignore_ascii_case(CONTENT_TYPE_HEADER))
-                    .and_then(|hd| hd.value)
-            })
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(WireFormat::from_content_type)
-            .unwrap_or(default_format);
-        let at = (feed, msg.partition());
+        let at = (feed, fetched.msg.partition());
         if !from_hold
             && (self.holds_messages_of(at) || self.flow.as_ref().is_some_and(|f| f.is_held(at)))
         {
             // Its partition is held back: in line behind what is already held.
-            self.hold(at, msg.keep(), false);
+            self.hold(at, fetched, false);
             return;
         }
-        let payload = msg.payload().unwrap_or_default();
-        let decoded = self.decoder.decode(feed, format, payload, self.clock.now());
         if let Some(flow) = &mut self.flow {
             let now = Instant::now();
-            match &decoded {
-                Ok(event) if !flow.admit(at, msg.offset(), event.time(), now) => {
+            match &fetched.decoded {
+                Ok(event) if !flow.admit(at, fetched.msg.offset(), event.time(), now) => {
                     self.apply_flow(vec![FlowChange::Hold(at)]);
-                    self.hold(at, msg.keep(), true);
+                    self.hold(at, fetched, true);
                     self.update_held_gauges();
                     return;
                 }
                 Ok(_) => {}
-                Err(_) => flow.observe(at, msg.offset(), None, now),
+                Err(_) => flow.observe(at, fetched.msg.offset(), None, now),
             }
         }
         self.summary.messages += 1;
-        let outcome = match decoded {
-            Ok(event) => match self.engine.apply(&event) {
+        let outcome = match &fetched.decoded {
+            Ok(event) => match self.engine.apply(event) {
                 Applied::Applied => {
-                    self.note_receipt(&event);
+                    self.note_receipt(event);
                     Ok("applied")
                 }
                 Applied::Duplicate => {
@@ -1005,7 +1148,7 @@ impl Ingest {
                     format!("site {} is not in the registry", event.site()),
                 )),
             },
-            Err(rejection) => Err((rejection.reason, rejection.detail)),
+            Err(rejection) => Err((rejection.reason, rejection.detail.clone())),
         };
         match outcome {
             Ok(label) => self.counters.event(feed, label).inc(),
@@ -1020,12 +1163,18 @@ impl Ingest {
                     "rejected"
                 };
                 self.counters.event(feed, label).inc();
-                if !self.dead_letter(msg, feed, reason, &detail, shutdown).await {
+                if !self
+                    .dead_letter(&fetched.msg, feed, reason, &detail, shutdown)
+                    .await
+                {
+                    // Shutting down with the write still failing: neither this message nor
+                    // anything after it is stored, so all of it comes back on the next start.
+                    self.stopping = true;
                     return;
                 }
             }
         }
-        self.store(msg);
+        self.store(at, fetched.msg.offset());
     }
 
     /// Counts an applied event and records the wall time its site's feed last delivered (the
@@ -1041,31 +1190,62 @@ impl Ingest {
         }
     }
 
-    fn store<M: Message>(&self, msg: &M) {
+    /// Notes a handled message's partition position; `flush_stores` passes it on.
+    fn store(&mut self, at: FeedPartition, offset: i64) {
+        let next = offset + 1;
+        match self.unstored.iter_mut().find(|(p, _)| *p == at) {
+            Some((_, n)) => *n = next,
+            None => self.unstored.push((at, next)),
+        }
+    }
+
+    /// The positions handled since the last call: into the engine's positions (where a
+    /// rebalance or a snapshot starts from) and, without a data directory, the consumer's
+    /// offset store for the next commit (with one, a snapshot stores them once it holds them).
+    fn flush_stores(&mut self) {
+        if self.unstored.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
         {
             let mut positions = self.positions.lock().unwrap_or_else(|e| e.into_inner());
-            let next = msg.offset() + 1;
-            match positions.get_mut(msg.topic()) {
-                Some(parts) => {
-                    parts.insert(msg.partition(), next);
+            for &((feed, partition), next) in &self.unstored {
+                let topic = self.config.topics.feed_topic(feed);
+                match positions.get_mut(topic) {
+                    Some(parts) => {
+                        parts.insert(partition, next);
+                    }
+                    None => {
+                        positions.insert(topic.to_string(), BTreeMap::from([(partition, next)]));
+                    }
                 }
-                None => {
-                    positions.insert(
-                        msg.topic().to_string(),
-                        BTreeMap::from([(msg.partition(), next)]),
-                    );
+                if self.durability.is_none() {
+                    let _ = tpl.add_partition_offset(topic, partition, Offset::Offset(next));
                 }
             }
         }
-        if self.durability.is_some() {
-            // Stored (for commit) when a snapshot holds it; see `snapshot`.
-            return;
-        }
-        if let Err(e) = self
-            .consumer
-            .store_offset(msg.topic(), msg.partition(), msg.offset())
+        self.unstored.clear();
+        if tpl.count() > 0
+            && let Err(e) = self.consumer.store_offsets(&tpl)
         {
-            warn!(error = %e, topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), "could not store offset; the message will be re-delivered and de-duplicated");
+            warn!(error = %e, "could not store offsets; the messages will be re-delivered and de-duplicated");
+        }
+    }
+
+    /// Stores the offset of a message from a topic that is not a feed's (never expected).
+    fn store_unexpected<M: Message>(&self, msg: &M) {
+        self.positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(msg.topic().to_string())
+            .or_default()
+            .insert(msg.partition(), msg.offset() + 1);
+        if self.durability.is_none()
+            && let Err(e) = self
+                .consumer
+                .store_offset(msg.topic(), msg.partition(), msg.offset())
+        {
+            warn!(error = %e, topic = msg.topic(), "could not store offset");
         }
     }
 
@@ -1146,5 +1326,91 @@ impl Ingest {
                 }
             }
         }
+    }
+}
+
+/// The reader thread: polls the consumer (which also runs its callbacks: statistics, and
+/// rebalances, which first settle what was fetched), copies and decodes each message, and sends
+/// batches to the engine's task. Stops when told to or when the loop has gone.
+fn read_feeds(
+    consumer: &BaseConsumer<LagContext>,
+    formats: &HashMap<String, (Feed, WireFormat)>,
+    decoder: &Decoder,
+    clock: &dyn Clock,
+    stop: &AtomicBool,
+) {
+    let context = consumer.context();
+    let mut batched = 0;
+    while !stop.load(Ordering::Acquire) {
+        // With a batch started, only what is already at hand joins it.
+        let wait = if batched > 0 {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(100)
+        };
+        match consumer.poll(wait) {
+            Some(Ok(msg)) => {
+                let fetched = fetch(&msg, formats, decoder, clock, &context.assignments);
+                batched = context.push(fetched);
+                if batched >= BATCH_MESSAGES {
+                    if !context.flush() {
+                        return;
+                    }
+                    batched = 0;
+                }
+            }
+            Some(Err(e)) => {
+                // The broker is away or the fetch failed: librdkafka reconnects with its own
+                // back-off and reports errors as queued events, at its own pace; sleeping here
+                // would leave a backlog of stale errors ahead of the messages after a long
+                // outage (seen: minutes of them after a broker restart).
+                warn!(error = %e, "kafka consumer error; librdkafka retries");
+            }
+            None => {
+                if batched > 0 {
+                    if !context.flush() {
+                        return;
+                    }
+                    batched = 0;
+                }
+            }
+        }
+    }
+}
+
+/// Copies one message out of librdkafka and decodes it by its topic's feed and its content
+/// type (header, else the topic's configured format).
+fn fetch(
+    msg: &BorrowedMessage<'_>,
+    formats: &HashMap<String, (Feed, WireFormat)>,
+    decoder: &Decoder,
+    clock: &dyn Clock,
+    assignments: &AtomicU64,
+) -> Fetched {
+    let fetched_under = assignments.load(Ordering::Acquire);
+    let Some(&(feed, default_format)) = formats.get(msg.topic()) else {
+        return Fetched {
+            msg: msg.detach(),
+            feed: None,
+            decoded: Err(Rejection::new(RejectReason::Malformed, "unexpected topic")),
+            fetched_under,
+        };
+    };
+    let format = msg
+        .headers()
+        .and_then(|h| {
+            h.iter()
+                .find(|hd| hd.key.eq_ignore_ascii_case(CONTENT_TYPE_HEADER))
+                .and_then(|hd| hd.value)
+        })
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(WireFormat::from_content_type)
+        .unwrap_or(default_format);
+    let decoded = decoder.decode(feed, format, msg.payload().unwrap_or_default(), clock.now());
+    Fetched {
+        msg: msg.detach(),
+        feed: Some(feed),
+        decoded,
+        fetched_under,
     }
 }
