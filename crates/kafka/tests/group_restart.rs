@@ -17,24 +17,15 @@ use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
-use surgecast_core::{Feed, FeedEvent};
+use surgecast_core::Feed;
 use surgecast_engine::{Engine, StatusSnapshot};
-use surgecast_feeds::WireFormat;
 use surgecast_kafka::durable::DataDir;
 use surgecast_kafka::ingest::Durability;
-use surgecast_kafka::{EmbeddedBroker, FeedProducer, IngestSummary, KafkaConfig, TopicConfig};
+use surgecast_kafka::{EmbeddedBroker, IngestSummary, KafkaConfig, TopicConfig};
 
 use common::{Hub, engine_config, registry};
 
 const PARTITIONS: i32 = 3;
-
-async fn produce(config: &KafkaConfig, events: &[FeedEvent]) {
-    let producer = FeedProducer::new(config, WireFormat::Json).unwrap();
-    for e in events {
-        producer.send(e).await.unwrap();
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
-}
 
 /// Commits, for the hub's group, the end of every feed partition: a hub that trusted the
 /// group's committed offsets would skip whatever lies before them. (A member of the group
@@ -94,7 +85,7 @@ async fn a_restarted_hub_in_group_mode_resumes_from_its_snapshot_not_the_group_o
         std::env::temp_dir().join(format!("surgecast-group-restart-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&path);
 
-    produce(&config, &events[..cut]).await;
+    common::produce(&config, &events[..cut]).await;
     let first = Hub::start(
         &config,
         &registry,
@@ -110,7 +101,7 @@ async fn a_restarted_hub_in_group_mode_resumes_from_its_snapshot_not_the_group_o
     let (first_summary, _) = first.stop().await;
     assert_eq!(first_summary.messages, cut as u64);
 
-    produce(&config, &events[cut..]).await;
+    common::produce(&config, &events[cut..]).await;
     commit_end_of_topics(&config);
 
     let dir = DataDir::open(&path).unwrap();

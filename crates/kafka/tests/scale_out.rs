@@ -18,21 +18,11 @@ mod common;
 
 use std::time::Duration;
 
-use surgecast_core::FeedEvent;
-use surgecast_feeds::WireFormat;
-use surgecast_kafka::{EmbeddedBroker, FeedProducer, KafkaConfig, TopicConfig};
+use surgecast_kafka::{EmbeddedBroker, KafkaConfig, TopicConfig};
 
 use common::{Hub, registry};
 
 const PARTITIONS: i32 = 3;
-
-async fn produce(config: &KafkaConfig, events: &[FeedEvent]) {
-    let producer = FeedProducer::new(config, WireFormat::Json).unwrap();
-    for e in events {
-        producer.send(e).await.unwrap();
-    }
-    producer.flush(Duration::from_secs(30)).unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_joining_mid_stream_takes_over_partitions_with_nothing_read_twice_or_skipped() {
@@ -55,30 +45,26 @@ async fn a_hub_joining_mid_stream_takes_over_partitions_with_nothing_read_twice_
         .into(),
         ..KafkaConfig::default()
     };
-    produce(&config, &events).await;
+    common::produce(&config, &events).await;
     let total = events.len() as u64;
 
-    let first = Hub::start(
-        &config,
-        &registry,
-        common::primed_engine(&registry, start),
-        end,
-        None,
-        &[],
-    );
+    let hub = || {
+        Hub::start(
+            &config,
+            &registry,
+            common::primed_engine(&registry, start),
+            end,
+            None,
+            &[],
+        )
+    };
+    let first = hub();
     first.wait_taken(1_000).await;
     assert!(
         first.taken() < total / 2,
         "the first hub must still be reading when the second joins"
     );
-    let second = Hub::start(
-        &config,
-        &registry,
-        common::primed_engine(&registry, start),
-        end,
-        None,
-        &[],
-    );
+    let second = hub();
     // Until both have read everything (at least `total` between them) and nothing more comes
     // for three seconds: anything read twice arrives within that.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);

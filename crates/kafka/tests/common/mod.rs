@@ -96,6 +96,16 @@ pub fn primed_engine(registry: &Arc<SiteRegistry>, start: EventTime) -> Engine {
     engine
 }
 
+/// Produces `events` as JSON, each to its feed's topic keyed by site, and waits for all of them.
+pub async fn produce(config: &KafkaConfig, events: &[FeedEvent]) {
+    let producer =
+        surgecast_kafka::FeedProducer::new(config, surgecast_feeds::WireFormat::Json).unwrap();
+    for e in events {
+        producer.send(e).await.unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
 /// The ingest loop running in a task, on event time only (no quiet-time ticks, no idle-feed
 /// timers), so that what it decides depends on the events alone.
 pub struct Hub {
