@@ -149,7 +149,19 @@ proptest! {
         }
         prop_assert_eq!(duplicates, ordered.len().div_ceil(dup_every));
         prop_assert_eq!(measures_over_day(&mut in_order), measures_over_day(&mut shuffled));
+        // The occupancy forecast's inputs too, to the bit: the census of an engine with its own
+        // hash-map order and the stays of a different arrival order are the same lists.
+        prop_assert_eq!(flow_over_day(&mut in_order), flow_over_day(&mut shuffled));
     }
+}
+
+fn flow_over_day(state: &mut SystemState) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let wm = state.clock_mut().system_watermark().unwrap();
+    (1..=24 * 4)
+        .map(|q| start() + Duration::minutes(15 * q))
+        .filter(|p| *p <= wm)
+        .map(|p| state.ed_flow(0, p))
+        .collect()
 }
 
 #[test]

@@ -157,12 +157,18 @@ impl AeState {
         );
     }
 
-    /// Minutes each patient in the department at `at` has been there so far: the census the
-    /// flow model of occupancy starts from (the same patients `EdOccupancy` counts).
+    /// Minutes each patient in the department at `at` has been there so far, longest first:
+    /// the census the flow model of occupancy starts from (the same patients `EdOccupancy`
+    /// counts). Sorted because the open attendances sit in a hash map whose order differs from
+    /// one engine to the next: the model sums over the census, and in map order two engines fed
+    /// the same events forecast values a last bit apart.
     pub fn census_elapsed_mins(&self, at: EventTime, max_stay: Duration) -> Vec<f64> {
-        self.in_department(at, max_stay)
+        let mut census: Vec<f64> = self
+            .in_department(at, max_stay)
             .map(|(arrival, _)| minutes(arrival, at))
-            .collect()
+            .collect();
+        census.sort_unstable_by(|a, b| b.total_cmp(a));
+        census
     }
 
     /// Lengths (minutes) of the stays that ended in the trailing 24 hours before `at`: the

@@ -87,8 +87,8 @@ impl Tally {
     }
 }
 
-/// Finished attendances in departure order (stable: equal departure times keep the order they
-/// were completed in), with `running[i]` the tally of everything before `by_departure[i]`,
+/// Finished attendances in departure order (equal departure times in arrival order, whatever
+/// order they were completed in), with `running[i]` the tally of everything before `by_departure[i]`,
 /// pruned departures included, so `running` is one longer than `by_departure`.
 #[derive(Debug, Clone)]
 pub(super) struct Departures {
@@ -106,10 +106,13 @@ impl Default for Departures {
 }
 
 impl Departures {
+    /// Ties on departure time are ordered by arrival, not by which was inserted first: the
+    /// flow model reads the stays in this order and sums over them, so two engines fed the
+    /// same events in different orders must hold the same list.
     pub fn insert(&mut self, c: Completed) {
         let at = self
             .by_departure
-            .partition_point(|d| d.departure <= c.departure);
+            .partition_point(|d| (d.departure, d.arrival) <= (c.departure, c.arrival));
         let own = Tally::of(&c);
         self.by_departure.insert(at, c);
         let before = self.running[at];
