@@ -26,6 +26,18 @@ const PARTITIONS: i32 = 3;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_joining_mid_stream_takes_over_partitions_with_nothing_read_twice_or_skipped() {
+    scale_out("scale-out", None).await;
+}
+
+/// The same with catch-up flow control on (60 min, the shipped setting): the first hub holds
+/// partitions back when the second joins; its held messages of revoked partitions are dropped
+/// unhandled and read again from the engine's position, by it or by the new owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_flow_control_held_partitions_are_handed_over_with_nothing_read_twice_or_skipped() {
+    scale_out("scale-out-flow", Some(chrono::Duration::minutes(60))).await;
+}
+
+async fn scale_out(group: &str, max_event_time_skew: Option<chrono::Duration>) {
     let registry = registry();
     let hours = 48;
     let (events, end) = common::simulated_events(&registry, hours);
@@ -34,7 +46,7 @@ async fn a_hub_joining_mid_stream_takes_over_partitions_with_nothing_read_twice_
     let broker = EmbeddedBroker::start(&topics, PARTITIONS).unwrap();
     let config = KafkaConfig {
         bootstrap_servers: broker.bootstrap_servers(),
-        group_id: "scale-out".into(),
+        group_id: group.into(),
         topics,
         assign_all_partitions: false,
         // Heartbeats often, so the first hub hears of the second's join at once.
@@ -49,13 +61,14 @@ async fn a_hub_joining_mid_stream_takes_over_partitions_with_nothing_read_twice_
     let total = events.len() as u64;
 
     let hub = || {
-        Hub::start(
+        Hub::start_with_flow(
             &config,
             &registry,
             common::primed_engine(&registry, start),
             end,
             None,
             &[],
+            max_event_time_skew,
         )
     };
     let first = hub();
@@ -64,6 +77,7 @@ async fn a_hub_joining_mid_stream_takes_over_partitions_with_nothing_read_twice_
         first.taken() < total / 2,
         "the first hub must still be reading when the second joins"
     );
+    let held_at_join = first.metrics.ingest_held_messages.get();
     let second = hub();
     // Until both have read everything (at least `total` between them) and nothing more comes
     // for three seconds: anything read twice arrives within that.
@@ -88,6 +102,17 @@ async fn a_hub_joining_mid_stream_takes_over_partitions_with_nothing_read_twice_
         second.taken() > 0,
         "the second hub was given partitions and read from them"
     );
+    if max_event_time_skew.is_some() {
+        assert!(
+            first.holds(&config.topics) > 0,
+            "flow control held partitions of the first hub"
+        );
+        eprintln!(
+            "{group}: {held_at_join} messages held by the first hub when the second joined; holds {} + {}",
+            first.holds(&config.topics),
+            second.holds(&config.topics)
+        );
+    }
     let (a, _) = first.stop().await;
     let (b, _) = second.stop().await;
     assert_eq!(a.duplicates, 0, "the first hub read nothing twice");

@@ -128,6 +128,19 @@ impl Hub {
         durability: Option<Durability>,
         positions: &[PartitionPosition],
     ) -> Self {
+        Self::start_with_flow(config, registry, engine, now, durability, positions, None)
+    }
+
+    /// As [`Hub::start`], with catch-up flow control at `max_event_time_skew` (off: `None`).
+    pub fn start_with_flow(
+        config: &KafkaConfig,
+        registry: &Arc<SiteRegistry>,
+        engine: Engine,
+        now: EventTime,
+        durability: Option<Durability>,
+        positions: &[PartitionPosition],
+        max_event_time_skew: Option<chrono::Duration>,
+    ) -> Self {
         let metrics = Metrics::new();
         let mut ingest = Ingest::new(
             config,
@@ -138,6 +151,7 @@ impl Hub {
             IngestOptions {
                 advance_when_quiet: None,
                 idle_feed_after: Duration::MAX,
+                max_event_time_skew,
                 ..IngestOptions::default()
             },
         )
@@ -166,6 +180,19 @@ impl Hub {
             task,
             _status: status_rx,
         }
+    }
+
+    /// Times flow control has held a partition of `topics` back.
+    pub fn holds(&self, topics: &surgecast_kafka::TopicConfig) -> u64 {
+        Feed::ALL
+            .iter()
+            .map(|f| {
+                self.metrics
+                    .ingest_partition_holds
+                    .with_label_values(&[topics.feed_topic(*f)])
+                    .get()
+            })
+            .sum()
     }
 
     /// Every message the loop has taken, whatever became of it.
