@@ -400,6 +400,10 @@ pub enum IngestError {
     Kafka(#[from] KafkaError),
     #[error("configuration: {0}")]
     Config(String),
+    #[error(
+        "the feed reader thread stopped unexpectedly (its panic is logged above); what it had fetched is read again on the next start"
+    )]
+    ReaderStopped,
 }
 
 impl Ingest {
@@ -649,6 +653,12 @@ impl Ingest {
                     dirty = true;
                 }
                 _ = ticker.tick() => {
+                    if reader.is_finished() {
+                        // Not told to stop, so it panicked (the panic is on stderr). Its
+                        // fetched messages were not stored: a restart reads them again.
+                        warn!("the feed reader thread has stopped; ingest stops");
+                        break;
+                    }
                     dirty |= self.flow_tick(&channels, &mut shutdown).await;
                     dirty |= self.mark_idle_feeds(&channels);
                     if let Some(quiet) = self.options.advance_when_quiet
@@ -690,11 +700,9 @@ impl Ingest {
                             }
                             let _ = ack.send(());
                         }
-                        None => {
-                            // The reader thread is gone before being told to stop: it panicked.
-                            warn!("the feed reader thread stopped; ingest stops");
-                            break;
-                        }
+                        // Not while the reader link holds a sender (the ticker notices a stopped
+                        // reader thread).
+                        None => break,
                     }
                 }
             }
@@ -709,9 +717,11 @@ impl Ingest {
         // loop did not handle is dropped unstored (read again on the next start).
         stop_reader.store(true, Ordering::Release);
         drop(deliveries);
-        let _ = tokio::task::spawn_blocking(move || reader.join()).await;
+        let reader_panicked = matches!(
+            tokio::task::spawn_blocking(move || reader.join()).await,
+            Ok(Err(_))
+        );
         *self.consumer.context().link() = None;
-        self.flush_stores();
         self.publish_status(&channels);
         self.snapshot(&[]);
         if let Err(e) = self
@@ -723,6 +733,9 @@ impl Ingest {
             debug!(error = %e, "final commit");
         }
         info!(summary = ?self.summary, "ingest stopped");
+        if reader_panicked {
+            return Err(IngestError::ReaderStopped);
+        }
         Ok((self.summary, self.engine))
     }
 

@@ -81,10 +81,24 @@ pub struct RunningHub {
     pub restored: Option<String>,
     shutdown: watch::Sender<bool>,
     ingest: JoinHandle<Result<(IngestSummary, Engine), IngestError>>,
+    /// Fires when the ingest loop returns, whether asked to or not.
+    ingest_ended: Option<tokio::sync::oneshot::Receiver<()>>,
     api: JoinHandle<Result<(), surgecast_api::server::ServeError>>,
 }
 
 impl RunningHub {
+    /// Resolves when the ingest loop has returned without being asked to (an error, or its
+    /// reader thread gone): the hub then has nothing to serve but stale state, and should stop
+    /// (`stop` returns the loop's error). Pending forever after it has resolved once.
+    pub async fn ingest_ended(&mut self) {
+        match self.ingest_ended.take() {
+            Some(ended) => {
+                let _ = ended.await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
     /// Asks everything to stop, waits, and returns the ingest summary and the final engine.
     pub async fn stop(self) -> Result<(IngestSummary, Engine)> {
         let _ = self.shutdown.send(true);
@@ -233,7 +247,12 @@ pub async fn start(
         commands: commands_rx,
         opel_changes: Some(opel_tx),
     };
-    let ingest = tokio::spawn(ingest.run(channels, shutdown_rx));
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel();
+    let ingest = tokio::spawn(async move {
+        let result = ingest.run(channels, shutdown_rx).await;
+        let _ = ended_tx.send(());
+        result
+    });
     Ok(RunningHub {
         handle,
         metrics,
@@ -243,6 +262,7 @@ pub async fn start(
         restored,
         shutdown: shutdown_tx,
         ingest,
+        ingest_ended: Some(ended_rx),
         api,
     })
 }

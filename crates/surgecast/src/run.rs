@@ -53,7 +53,7 @@ pub async fn run(config_path: Option<&Path>) -> Result<()> {
             "no API tokens configured: every gRPC call will be refused (set api.tokens_file or SURGECAST_TOKENS)"
         );
     }
-    let running = hub::start(
+    let mut running = hub::start(
         &config,
         registry,
         Arc::new(WallClock),
@@ -71,8 +71,12 @@ pub async fn run(config_path: Option<&Path>) -> Result<()> {
     if let Some(note) = &running.restored {
         eprintln!("surgecast hub: {note}");
     }
-    termination().await;
-    info!("shutting down");
+    tokio::select! {
+        _ = termination() => info!("shutting down"),
+        // Exit (non-zero: `stop` returns the loop's error) so that the supervisor restarts the
+        // hub, rather than serving a state that no longer moves.
+        _ = running.ingest_ended() => tracing::error!("the ingest loop stopped by itself; shutting down"),
+    }
     let (summary, _) = running.stop().await?;
     eprintln!("stopped: {summary:?}");
     Ok(())
