@@ -95,13 +95,18 @@ fn events(patients: &[(u32, u32, bool, u32)]) -> Vec<FeedEvent> {
     out
 }
 
-fn measures_over_day(state: &mut SystemState) -> Vec<SiteMeasures> {
+/// `f` at every 15-minute evaluation point of the day that the system watermark has passed.
+fn over_day<T>(state: &mut SystemState, f: impl Fn(&SystemState, EventTime) -> T) -> Vec<T> {
     let wm = state.clock_mut().system_watermark().unwrap();
     (1..=24 * 4)
         .map(|q| start() + Duration::minutes(15 * q))
         .filter(|p| *p <= wm)
-        .map(|p| state.measures_at(0, p))
+        .map(|p| f(state, p))
         .collect()
+}
+
+fn measures_over_day(state: &mut SystemState) -> Vec<SiteMeasures> {
+    over_day(state, |s, p| s.measures_at(0, p))
 }
 
 fn config() -> EngineConfig {
@@ -156,12 +161,7 @@ proptest! {
 }
 
 fn flow_over_day(state: &mut SystemState) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let wm = state.clock_mut().system_watermark().unwrap();
-    (1..=24 * 4)
-        .map(|q| start() + Duration::minutes(15 * q))
-        .filter(|p| *p <= wm)
-        .map(|p| state.ed_flow(0, p))
-        .collect()
+    over_day(state, |s, p| s.ed_flow(0, p))
 }
 
 #[test]
