@@ -96,6 +96,7 @@ async fn a_restarted_hub_in_group_mode_resumes_from_its_snapshot_not_the_group_o
             every: Duration::from_secs(3600),
         }),
         &[],
+        None,
     );
     first.wait_taken(cut as u64).await;
     let (first_summary, _) = first.stop().await;
@@ -124,6 +125,7 @@ async fn a_restarted_hub_in_group_mode_resumes_from_its_snapshot_not_the_group_o
             every: Duration::from_secs(3600),
         }),
         &snapshot.positions,
+        None,
     );
     second.wait_taken(rest).await;
     // Anything beyond the rest (the first part read again) would arrive within this.
@@ -144,6 +146,7 @@ async fn a_restarted_hub_in_group_mode_resumes_from_its_snapshot_not_the_group_o
         end,
         None,
         &[],
+        None,
     );
     reference.wait_taken(events.len() as u64).await;
     let (reference_summary, expected) = reference.stop().await;

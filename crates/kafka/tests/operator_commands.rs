@@ -82,6 +82,7 @@ async fn a_success_reply_to_an_operator_means_the_command_is_durable() {
             every: Duration::from_secs(3600),
         }),
         &[],
+        None,
     );
     let mut reader = DataDir::open(&path).unwrap();
 

@@ -61,7 +61,7 @@ async fn scale_out(group: &str, max_event_time_skew: Option<chrono::Duration>) {
     let total = events.len() as u64;
 
     let hub = || {
-        Hub::start_with_flow(
+        Hub::start(
             &config,
             &registry,
             common::primed_engine(&registry, start),

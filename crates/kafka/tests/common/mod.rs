@@ -118,21 +118,10 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Starts the loop with `engine`, a clock standing at `now`, and (with `durability`)
-    /// snapshots, resuming every partition in `positions` there.
+    /// Starts the loop with `engine`, a clock standing at `now`, (with `durability`)
+    /// snapshots, resuming every partition in `positions` there, and catch-up flow control at
+    /// `max_event_time_skew` (off: `None`).
     pub fn start(
-        config: &KafkaConfig,
-        registry: &Arc<SiteRegistry>,
-        engine: Engine,
-        now: EventTime,
-        durability: Option<Durability>,
-        positions: &[PartitionPosition],
-    ) -> Self {
-        Self::start_with_flow(config, registry, engine, now, durability, positions, None)
-    }
-
-    /// As [`Hub::start`], with catch-up flow control at `max_event_time_skew` (off: `None`).
-    pub fn start_with_flow(
         config: &KafkaConfig,
         registry: &Arc<SiteRegistry>,
         engine: Engine,
