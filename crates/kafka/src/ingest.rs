@@ -67,8 +67,9 @@ const BATCH_MESSAGES: usize = 256;
 /// waits (and librdkafka's own pre-fetch queue fills, up to its configured bound).
 const BATCHES_IN_FLIGHT: usize = 8;
 
-/// At most this many messages are held back by flow control (about 500 bytes each with the
-/// copy and the decoded event: about 0.5 GB at the bound).
+/// At most this many messages are held back by flow control (each the reader thread's copy and
+/// its decoded event: 232 bytes in line plus the heap, about 700 bytes at the simulator's JSON
+/// sizes, estimated; about 0.7 GB at the bound, as docs/reliability.md says).
 const MAX_HELD_MESSAGES: usize = 1_000_000;
 
 /// The reader thread's side of the hand-over, reachable from the rebalance callback (which runs
