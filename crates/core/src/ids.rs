@@ -80,9 +80,12 @@ impl PartialOrd for SiteId {
 }
 
 impl Ord for SiteId {
-    /// As the codes' text.
+    /// As the codes' text. The escalator sorts and looks sites up by code at every
+    /// evaluation, so this compares the zero-padded bytes as one big-endian number, without
+    /// the UTF-8 check of `as_str`: the same order, because a code never contains a zero byte
+    /// (a code that is a prefix of another sorts first either way).
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        u64::from_be_bytes(self.bytes).cmp(&u64::from_be_bytes(other.bytes))
     }
 }
 
@@ -275,6 +278,24 @@ opaque_id!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// `Ord` compares the padded bytes; it must agree with the codes' text, prefixes
+        /// included (`RM3` < `RM30` < `RM301` < `RM31`).
+        #[test]
+        fn site_codes_sort_as_their_text(
+            a in "[A-Z][A-Z0-9]{2,7}",
+            b in "[A-Z][A-Z0-9]{2,7}",
+            cut in 3usize..8,
+        ) {
+            // Also a code against its own prefix, which random pairs rarely give.
+            let prefix = &a[..cut.min(a.len())];
+            for (x, y) in [(&a, &b), (&a, &prefix.to_string())] {
+                let (sx, sy) = (SiteId::new(x.as_str()).unwrap(), SiteId::new(y.as_str()).unwrap());
+                proptest::prop_assert_eq!(sx.cmp(&sy), x.cmp(y), "{} vs {}", x, y);
+            }
+        }
+    }
 
     #[test]
     fn site_codes() {

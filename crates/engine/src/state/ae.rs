@@ -109,9 +109,12 @@ impl AeState {
         let mut dta_waiting = 0u32;
         let mut longest_dta: f64 = 0.0;
         let mut over_12h_in_dept = 0u32;
+        // `minutes(arrival, at) > 720.0` for an arrival before `at`: more than 43,200 whole
+        // seconds, i.e. at least 43,201, as one instant worked out once.
+        let over_12h_from = at - Duration::seconds(12 * 3600 + 1);
         for (arrival, dta) in self.in_department(at, max_stay) {
             occupancy += 1;
-            if minutes(arrival, at) > 12.0 * 60.0 {
+            if arrival <= over_12h_from {
                 over_12h_in_dept += 1;
             }
             if let Some(d) = dta.filter(|d| *d < at) {
@@ -194,11 +197,11 @@ impl AeState {
         at: EventTime,
         max_stay: Duration,
     ) -> impl Iterator<Item = (EventTime, Option<EventTime>)> + '_ {
+        let oldest = at - max_stay;
         let open = self.open.values().filter_map(move |a| {
             let (arrival, _) = a.arrival?;
             let gone = a.departure.is_some_and(|(d, _)| d < at);
-            (arrival < at && !gone && at - arrival <= max_stay)
-                .then_some((arrival, a.decision_to_admit))
+            (arrival < at && !gone && arrival >= oldest).then_some((arrival, a.decision_to_admit))
         });
         let done = self
             .completed

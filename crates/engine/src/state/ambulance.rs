@@ -16,7 +16,7 @@ use surgecast_core::{
     Measure, SiteMeasures,
 };
 
-use super::{in_window, mean_minutes, minutes};
+use super::mean_minutes_of;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct IncidentAtSite {
@@ -87,9 +87,15 @@ impl AmbulanceState {
 
     pub fn measures_at(&self, at: EventTime, limits: AmbulanceLimits, out: &mut SiteMeasures) {
         let before = IncidentAtSite::before;
+        // The window starts and age limits as instants, worked out once rather than per
+        // incident (a date-time subtraction costs more than the comparisons it feeds).
+        let mean_from = at - HANDOVER_MEAN_WINDOW;
+        let band_from = at - HANDOVER_BAND_WINDOW;
+        let conveying_from = at - limits.max_conveyance;
+        let queued_from = at - limits.max_queue;
         let mut en_route = 0u32;
         let mut queued = 0u32;
-        let mut recent_handovers = Vec::new();
+        let (mut handover_secs, mut handovers) = (0i64, 0usize);
         let (mut over_30, mut over_60) = (0u32, 0u32);
         for i in self.incidents.values() {
             let arrived = before(i.arrived, at);
@@ -97,24 +103,26 @@ impl AmbulanceState {
             if let Some(c) = i.conveying.filter(|c| *c < at)
                 && !arrived
                 && !cleared
-                && at - c <= limits.max_conveyance
+                && c >= conveying_from
             {
                 en_route += 1;
             }
             if let Some(a) = i.arrived.filter(|a| *a < at) {
                 let handed = before(i.handed_over, at);
-                if !handed && !cleared && at - a <= limits.max_queue {
+                if !handed && !cleared && a >= queued_from {
                     queued += 1;
                 }
-                if let Some(h) = i.handed_over.filter(|h| *h < at && *h >= a) {
-                    let mins = minutes(a, h);
-                    if in_window(h, at, HANDOVER_MEAN_WINDOW) {
-                        recent_handovers.push(h - a);
+                if let Some(h) = i.handed_over.filter(|h| *h < at && *h >= a)
+                    && h >= band_from
+                {
+                    let secs = (h - a).num_seconds();
+                    if h >= mean_from {
+                        handover_secs += secs;
+                        handovers += 1;
                     }
-                    if in_window(h, at, HANDOVER_BAND_WINDOW) {
-                        over_30 += u32::from(mins > 30.0);
-                        over_60 += u32::from(mins > 60.0);
-                    }
+                    // `minutes(a, h) > 30.0` and `> 60.0`, on the same whole seconds.
+                    over_30 += u32::from(secs > 30 * 60);
+                    over_60 += u32::from(secs > 60 * 60);
                 }
             }
         }
@@ -127,7 +135,7 @@ impl AmbulanceState {
         out.set(Measure::CrewsQueued, Some(f64::from(queued)));
         out.set(
             Measure::MeanHandoverMins,
-            mean_minutes(recent_handovers.into_iter()),
+            mean_minutes_of(handover_secs, handovers),
         );
         out.set(Measure::HandoversOver30, Some(f64::from(over_30)));
         out.set(Measure::HandoversOver60, Some(f64::from(over_60)));

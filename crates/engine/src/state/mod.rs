@@ -10,21 +10,13 @@ pub mod ambulance;
 pub mod beds;
 mod departures;
 
-use chrono::Duration;
 use surgecast_core::EventTime;
 
-/// Mean length of some spans in (fractional) minutes, `None` when empty.
+/// The mean of `n` spans totalling `total_secs` whole seconds, in minutes, `None` when `n` is 0.
 ///
 /// Summed in whole seconds, so the result is the same bit for bit whatever order the spans
 /// come in: state lives in hash maps, and a restored engine (or another process) iterates them
 /// in another order. Summing fractional minutes as floats made the last bit depend on it.
-pub(crate) fn mean_minutes(spans: impl Iterator<Item = Duration>) -> Option<f64> {
-    let (sum, n) = spans.fold((0i64, 0usize), |(s, n), d| (s + d.num_seconds(), n + 1));
-    mean_minutes_of(sum, n)
-}
-
-/// The mean of `n` spans totalling `total_secs` whole seconds, in minutes, `None` when `n` is 0
-/// (for sums kept running instead of summed on demand).
 pub(crate) fn mean_minutes_of(total_secs: i64, n: usize) -> Option<f64> {
     (n > 0).then(|| total_secs as f64 / 60.0 / n as f64)
 }
@@ -32,9 +24,4 @@ pub(crate) fn mean_minutes_of(total_secs: i64, n: usize) -> Option<f64> {
 /// `later - earlier` in (fractional) minutes.
 pub(crate) fn minutes(earlier: EventTime, later: EventTime) -> f64 {
     (later - earlier).num_seconds() as f64 / 60.0
-}
-
-/// True when `t` is in `[end - len, end)`.
-pub(crate) fn in_window(t: EventTime, end: EventTime, len: Duration) -> bool {
-    t < end && t >= end - len
 }
