@@ -62,11 +62,43 @@ pub struct Observation {
     pub contributions: Vec<Contribution>,
     pub warning: Option<WarningBasis>,
     pub actions: Vec<String>,
+    /// `Fingerprint::of(rule, site, measure)`, worked out once when the observation is made:
+    /// it is asked for two or three times per rule and site at every evaluation, and hashing
+    /// the text byte by byte each time was a tenth of an evaluation.
+    fingerprint: Fingerprint,
 }
 
 impl Observation {
+    /// An observation with nothing seen yet (status `Unknown`, no text). `fingerprint` must be
+    /// `Fingerprint::of(rule, site, measure)`: the escalator keeps a table of them.
+    pub(crate) fn blank(
+        rule: String,
+        kind: AlertKind,
+        site: Option<SiteId>,
+        measure: Option<Measure>,
+        severity: Severity,
+        fingerprint: Fingerprint,
+    ) -> Self {
+        debug_assert_eq!(fingerprint, Fingerprint::of(&rule, site.as_ref(), measure));
+        Self {
+            rule,
+            kind,
+            site,
+            measure,
+            severity,
+            status: ConditionStatus::Unknown,
+            summary: String::new(),
+            value: None,
+            opel_level: None,
+            contributions: Vec::new(),
+            warning: None,
+            actions: Vec::new(),
+            fingerprint,
+        }
+    }
+
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of(&self.rule, self.site.as_ref(), self.measure)
+        self.fingerprint
     }
 
     /// Copies what the observation says about the present into an alert.

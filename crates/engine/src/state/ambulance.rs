@@ -16,7 +16,7 @@ use surgecast_core::{
     Measure, SiteMeasures,
 };
 
-use super::mean_minutes_of;
+use super::{mean_minutes_of, whole_seconds};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct IncidentAtSite {
@@ -115,7 +115,7 @@ impl AmbulanceState {
                 if let Some(h) = i.handed_over.filter(|h| *h < at && *h >= a)
                     && h >= band_from
                 {
-                    let secs = (h - a).num_seconds();
+                    let secs = whole_seconds(a, h);
                     if h >= mean_from {
                         handover_secs += secs;
                         handovers += 1;

@@ -23,5 +23,35 @@ pub(crate) fn mean_minutes_of(total_secs: i64, n: usize) -> Option<f64> {
 
 /// `later - earlier` in (fractional) minutes.
 pub(crate) fn minutes(earlier: EventTime, later: EventTime) -> f64 {
-    (later - earlier).num_seconds() as f64 / 60.0
+    whole_seconds(earlier, later) as f64 / 60.0
+}
+
+/// `(later - earlier).num_seconds()` (whole seconds, towards zero), from the nanoseconds since
+/// the epoch when both are in range: chrono's date-time subtraction goes through the calendar
+/// date and was a tenth of an evaluation's time in the measures, called per patient and per
+/// incident.
+pub(crate) fn whole_seconds(earlier: EventTime, later: EventTime) -> i64 {
+    match (earlier.timestamp_nanos_opt(), later.timestamp_nanos_opt()) {
+        (Some(e), Some(l)) if let Some(d) = l.checked_sub(e) => d / 1_000_000_000,
+        _ => (later - earlier).num_seconds(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::*;
+
+    proptest::proptest! {
+        /// The same whole seconds as chrono's subtraction, both ways round and with
+        /// fractions of a second (truncation towards zero, not the floor).
+        #[test]
+        fn whole_seconds_are_chronos(a in -4_000_000_000_000i64..4_000_000_000_000, d in -200_000_000_000i64..200_000_000_000) {
+            let earlier = Utc.timestamp_millis_opt(1_700_000_000_000).unwrap() + Duration::microseconds(a);
+            let later = earlier + Duration::microseconds(d);
+            proptest::prop_assert_eq!(whole_seconds(earlier, later), (later - earlier).num_seconds());
+            proptest::prop_assert_eq!(whole_seconds(later, earlier), (earlier - later).num_seconds());
+        }
+    }
 }
