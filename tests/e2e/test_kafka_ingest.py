@@ -248,6 +248,8 @@ def test_ingest_from_tansu_measures_duplicates_lateness_and_dead_letters(surgeca
             assert headers["surgecast-source-topic"].startswith(prefix)
             assert int(headers["surgecast-source-offset"]) >= 0
             assert headers["surgecast-dlq-detail"], reason
+            # The original message's headers follow the hub's own (here its content type).
+            assert headers["content-type"] in ("application/json", "application/x-protobuf"), headers
         assert any(v == b'{"id":"cut-short",' for _, _, v in got), "original bytes kept"
         for feed in ("ae", "ambulance", "beds"):
             for _, _, _, reason in [b for b in bad if b[0] == feed]:

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders, OwnedMessage};
+use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
@@ -37,12 +37,113 @@ use crate::{CONTENT_TYPE_HEADER, dlq_headers, produce};
 /// stores its offset, and dead-letters its original bytes and headers if it is refused) and
 /// decoded.
 struct Fetched {
-    msg: OwnedMessage,
+    msg: Raw,
     /// The feed its topic carries; `None` for a topic the hub did not subscribe to.
     feed: Option<Feed>,
     decoded: Result<FeedEvent, Rejection>,
     /// The consumer context's assignment count when it was fetched.
     fetched_under: u64,
+}
+
+/// A message as the engine's task needs it: where it came from (for its offset and the
+/// dead-letter headers) and its original bytes and headers (for the dead-letter copy).
+///
+/// Not rdkafka's `OwnedMessage`: detaching one copies the topic name into a new string and the
+/// headers into a new librdkafka header list, and freeing those on the engine's task was a
+/// tenth of its time (`docs/benchmarks.md`, "Cheaper evaluations and hand-over"). Here the
+/// topic is shared, and the usual headers (one canonical content type) are not copied at all.
+struct Raw {
+    topic: Arc<str>,
+    partition: i32,
+    offset: i64,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+    headers: OriginalHeaders,
+}
+
+/// The original message's headers, as its dead-letter copy repeats them.
+enum OriginalHeaders {
+    None,
+    /// Exactly one header, `content-type`, whose value is a format's own name (what the hub's
+    /// producer writes): the value is that name, nothing is copied.
+    ContentType(&'static str),
+    /// Anything else, copied.
+    Copied(Vec<(String, Option<Vec<u8>>)>),
+}
+
+impl OriginalHeaders {
+    fn of<H: Headers>(headers: Option<&H>) -> Self {
+        let Some(h) = headers else {
+            return Self::None;
+        };
+        let canonical = (h.count() == 1)
+            .then(|| h.get(0))
+            .filter(|only| only.key == CONTENT_TYPE_HEADER)
+            .and_then(|only| only.value)
+            .and_then(|v| {
+                WireFormat::ALL
+                    .into_iter()
+                    .map(WireFormat::content_type)
+                    .find(|name| name.as_bytes() == v)
+            });
+        match canonical {
+            Some(name) => Self::ContentType(name),
+            None => Self::Copied(
+                h.iter()
+                    .map(|hd| (hd.key.to_string(), hd.value.map(<[u8]>::to_vec)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Raw {
+    /// Copies what is needed out of librdkafka's message; `topic` is the shared name.
+    fn of(msg: &BorrowedMessage<'_>, topic: Arc<str>) -> Self {
+        let headers = OriginalHeaders::of(msg.headers());
+        Self {
+            topic,
+            partition: msg.partition(),
+            offset: msg.offset(),
+            key: msg.key().map(<[u8]>::to_vec),
+            payload: msg.payload().unwrap_or_default().to_vec(),
+            headers,
+        }
+    }
+
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+
+    fn offset(&self) -> i64 {
+        self.offset
+    }
+
+    /// The original headers, appended to `headers`.
+    fn append_headers(&self, mut headers: OwnedHeaders) -> OwnedHeaders {
+        match &self.headers {
+            OriginalHeaders::None => {}
+            OriginalHeaders::ContentType(value) => {
+                headers = headers.insert(Header {
+                    key: CONTENT_TYPE_HEADER,
+                    value: Some(*value),
+                });
+            }
+            OriginalHeaders::Copied(all) => {
+                for (key, value) in all {
+                    headers = headers.insert(Header {
+                        key: key.as_str(),
+                        value: value.as_deref(),
+                    });
+                }
+            }
+        }
+        headers
+    }
 }
 
 /// What the reader thread sends the engine's task.
@@ -351,7 +452,8 @@ pub struct Ingest {
     producer: FutureProducer,
     config: KafkaConfig,
     /// Feed and default wire format by topic (the reader thread decodes with these).
-    formats: Arc<HashMap<String, (Feed, WireFormat)>>,
+    /// Per feed topic: its feed, its configured format and its name as shared by the messages.
+    formats: Arc<HashMap<String, TopicFeed>>,
     decoder: Decoder,
     engine: Engine,
     metrics: Metrics,
@@ -434,10 +536,8 @@ impl Ingest {
         let formats = Feed::ALL
             .iter()
             .map(|f| {
-                (
-                    config.topics.feed_topic(*f).to_string(),
-                    (*f, default_format),
-                )
+                let topic = config.topics.feed_topic(*f);
+                (topic.to_string(), (*f, default_format, Arc::from(topic)))
             })
             .collect();
         Ok(Self {
@@ -1247,7 +1347,7 @@ impl Ingest {
     }
 
     /// Stores the offset of a message from a topic that is not a feed's (never expected).
-    fn store_unexpected<M: Message>(&self, msg: &M) {
+    fn store_unexpected(&self, msg: &Raw) {
         self.positions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -1266,9 +1366,9 @@ impl Ingest {
     /// Writes the original message to the dead-letter topic and waits for the broker to have
     /// it, retrying with back-off: its offset is not stored before that, so nothing is lost.
     /// Returns false only when shutting down with the write still failing.
-    async fn dead_letter<M: Message>(
+    async fn dead_letter(
         &self,
-        msg: &M,
+        msg: &Raw,
         feed: Feed,
         reason: RejectReason,
         detail: &str,
@@ -1303,18 +1403,11 @@ impl Ingest {
                     key: dlq_headers::OFFSET,
                     value: Some(offset.as_str()),
                 });
-            if let Some(original) = msg.headers() {
-                for h in original.iter() {
-                    headers = headers.insert(Header {
-                        key: h.key,
-                        value: h.value,
-                    });
-                }
-            }
+            headers = msg.append_headers(headers);
             let mut record = FutureRecord::to(&self.config.topics.dead_letter)
-                .payload(msg.payload().unwrap_or_default())
+                .payload(&msg.payload)
                 .headers(headers);
-            if let Some(key) = msg.key() {
+            if let Some(key) = &msg.key {
                 record = record.key(key);
             }
             match self.producer.send(record, Duration::from_secs(10)).await {
@@ -1343,12 +1436,15 @@ impl Ingest {
     }
 }
 
+/// A feed topic's feed, configured wire format and shared name.
+type TopicFeed = (Feed, WireFormat, Arc<str>);
+
 /// The reader thread: polls the consumer (which also runs its callbacks: statistics, and
 /// rebalances, which first settle what was fetched), copies and decodes each message, and sends
 /// batches to the engine's task. Stops when told to or when the loop has gone.
 fn read_feeds(
     consumer: &BaseConsumer<LagContext>,
-    formats: &HashMap<String, (Feed, WireFormat)>,
+    formats: &HashMap<String, TopicFeed>,
     decoder: &Decoder,
     clock: &dyn Clock,
     stop: &AtomicBool,
@@ -1396,15 +1492,15 @@ fn read_feeds(
 /// type (header, else the topic's configured format).
 fn fetch(
     msg: &BorrowedMessage<'_>,
-    formats: &HashMap<String, (Feed, WireFormat)>,
+    formats: &HashMap<String, TopicFeed>,
     decoder: &Decoder,
     clock: &dyn Clock,
     assignments: &AtomicU64,
 ) -> Fetched {
     let fetched_under = assignments.load(Ordering::Acquire);
-    let Some(&(feed, default_format)) = formats.get(msg.topic()) else {
+    let Some((feed, default_format, topic)) = formats.get(msg.topic()) else {
         return Fetched {
-            msg: msg.detach(),
+            msg: Raw::of(msg, Arc::from(msg.topic())),
             feed: None,
             decoded: Err(Rejection::new(RejectReason::Malformed, "unexpected topic")),
             fetched_under,
@@ -1419,12 +1515,88 @@ fn fetch(
         })
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(WireFormat::from_content_type)
-        .unwrap_or(default_format);
-    let decoded = decoder.decode(feed, format, msg.payload().unwrap_or_default(), clock.now());
+        .unwrap_or(*default_format);
+    let decoded = decoder.decode(
+        *feed,
+        format,
+        msg.payload().unwrap_or_default(),
+        clock.now(),
+    );
     Fetched {
-        msg: msg.detach(),
-        feed: Some(feed),
+        msg: Raw::of(msg, Arc::clone(topic)),
+        feed: Some(*feed),
         decoded,
         fetched_under,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_with(headers: Option<&OwnedHeaders>) -> Raw {
+        Raw {
+            topic: Arc::from("feeds.ae"),
+            partition: 2,
+            offset: 41,
+            key: Some(b"R0A66".to_vec()),
+            payload: b"{}".to_vec(),
+            headers: OriginalHeaders::of(headers),
+        }
+    }
+
+    /// What a dead-letter copy would carry after the hub's own headers, as (key, value).
+    fn repeated(raw: &Raw) -> Vec<(String, Option<Vec<u8>>)> {
+        let out = raw.append_headers(OwnedHeaders::new());
+        out.iter()
+            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+            .collect()
+    }
+
+    #[test]
+    fn the_original_headers_reach_the_dead_letter_copy_unchanged() {
+        let one = |key: &str, value: &str| {
+            OwnedHeaders::new().insert(Header {
+                key,
+                value: Some(value),
+            })
+        };
+        let pair = |k: &str, v: &str| (k.to_string(), Some(v.as_bytes().to_vec()));
+        // The usual case, a canonical content type alone, is kept without a copy.
+        let canonical = one(CONTENT_TYPE_HEADER, "application/x-protobuf");
+        let raw = raw_with(Some(&canonical));
+        assert!(matches!(
+            raw.headers,
+            OriginalHeaders::ContentType("application/x-protobuf")
+        ));
+        assert_eq!(
+            repeated(&raw),
+            vec![pair(CONTENT_TYPE_HEADER, "application/x-protobuf")]
+        );
+        // Anything else is copied as it was: another spelling of the key, parameters on the
+        // value, more headers, a header without a value.
+        for headers in [
+            one("Content-Type", "application/json"),
+            one(CONTENT_TYPE_HEADER, "application/json; charset=utf-8"),
+            one(CONTENT_TYPE_HEADER, "application/json").insert(Header {
+                key: "traceparent",
+                value: Some("00-4bf9-00f0-01"),
+            }),
+            OwnedHeaders::new().insert::<str>(Header {
+                key: "empty",
+                value: None,
+            }),
+        ] {
+            let raw = raw_with(Some(&headers));
+            assert!(matches!(raw.headers, OriginalHeaders::Copied(_)));
+            let want: Vec<(String, Option<Vec<u8>>)> = headers
+                .iter()
+                .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                .collect();
+            assert_eq!(repeated(&raw), want);
+        }
+        let bare = raw_with(None);
+        assert!(matches!(bare.headers, OriginalHeaders::None));
+        assert!(repeated(&bare).is_empty());
     }
 }

@@ -1,8 +1,12 @@
 //! A second hub joining the group mid-stream takes over partitions: no hub handles a message
 //! twice, and nothing is skipped.
 //!
-//! Against librdkafka's mock cluster (three partitions per feed topic): the whole stream is in
-//! the topics before the first hub starts, so it is reading flat out when the second hub joins.
+//! Against librdkafka's mock cluster (three partitions per feed topic): the first half of the
+//! stream is in the topics before the first hub starts, so it is reading flat out when the
+//! second hub joins; the second half is produced once the second hub has had five seconds to
+//! join (the first hub now reads a half in less time than the mock cluster takes to rebalance,
+//! so with the whole stream up front it had read everything before the second hub was given a
+//! partition).
 //! The eager rebalance revokes every partition of the first hub and gives some back, each
 //! started where the hub's engine stands (the rebalance callback first waits until the engine's
 //! task has handled everything the reader thread fetched).
@@ -57,7 +61,8 @@ async fn scale_out(group: &str, max_event_time_skew: Option<chrono::Duration>) {
         .into(),
         ..KafkaConfig::default()
     };
-    common::produce(&config, &events).await;
+    let (early, late) = events.split_at(events.len() / 2);
+    common::produce(&config, early).await;
     let total = events.len() as u64;
 
     let hub = || {
@@ -79,6 +84,8 @@ async fn scale_out(group: &str, max_event_time_skew: Option<chrono::Duration>) {
     );
     let held_at_join = first.metrics.ingest_held_messages.get();
     let second = hub();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    common::produce(&config, late).await;
     // Until both have read everything (at least `total` between them) and nothing more comes
     // for three seconds: anything read twice arrives within that.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -100,7 +107,8 @@ async fn scale_out(group: &str, max_event_time_skew: Option<chrono::Duration>) {
     }
     assert!(
         second.taken() > 0,
-        "the second hub was given partitions and read from them"
+        "the second hub was given partitions and read from them (first took {} of {total})",
+        first.taken()
     );
     if max_event_time_skew.is_some() {
         assert!(
