@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::Message;
+use rdkafka::config::FromClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use surgecast_core::{AlertTransition, EventTime, Feed, FeedEvent};
 use surgecast_engine::metrics::INGEST_OUTCOMES;
@@ -164,11 +165,11 @@ async fn produce(config: &KafkaConfig, format: WireFormat, events: &[FeedEvent])
     );
 }
 
-/// Reads `expected` messages with nothing but rdkafka; times first to last.
-async fn plain_consumer(config: &KafkaConfig, group: &str, expected: u64) -> Rate {
+/// A consumer with the hub's properties in its own `group`, subscribed to the three feed topics.
+fn subscribed<C: FromClientConfig + Consumer>(config: &KafkaConfig, group: &str) -> C {
     let mut config = config.clone();
     config.group_id = group.to_owned();
-    let consumer: StreamConsumer = config
+    let consumer: C = config
         .consumer_config()
         .expect("consumer properties")
         .create()
@@ -178,6 +179,12 @@ async fn plain_consumer(config: &KafkaConfig, group: &str, expected: u64) -> Rat
         .map(|f| config.topics.feed_topic(*f))
         .collect();
     consumer.subscribe(&topics).expect("subscribe");
+    consumer
+}
+
+/// Reads `expected` messages with nothing but rdkafka; times first to last.
+async fn plain_consumer(config: &KafkaConfig, group: &str, expected: u64) -> Rate {
+    let consumer: StreamConsumer = subscribed(config, group);
     let mut payload_bytes = 0usize;
     let first = consumer.recv().await.expect("first message");
     payload_bytes += first.payload().map_or(0, <[u8]>::len);
@@ -195,18 +202,7 @@ async fn plain_consumer(config: &KafkaConfig, group: &str, expected: u64) -> Rat
 /// The plain reader as a `BaseConsumer` polled in a loop on the calling thread (the hub's
 /// reader thread's way of reading), timed like `plain_consumer`.
 fn poll_consumer(config: &KafkaConfig, group: &str, expected: u64) -> Rate {
-    let mut config = config.clone();
-    config.group_id = group.to_owned();
-    let consumer: BaseConsumer = config
-        .consumer_config()
-        .expect("consumer properties")
-        .create()
-        .expect("consumer");
-    let topics: Vec<&str> = Feed::ALL
-        .iter()
-        .map(|f| config.topics.feed_topic(*f))
-        .collect();
-    consumer.subscribe(&topics).expect("subscribe");
+    let consumer: BaseConsumer = subscribed(config, group);
     let next = || loop {
         match consumer.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => return m,
