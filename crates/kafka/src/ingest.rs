@@ -451,9 +451,9 @@ pub struct Ingest {
     consumer: Arc<BaseConsumer<LagContext>>,
     producer: FutureProducer,
     config: KafkaConfig,
-    /// Feed and default wire format by topic (the reader thread decodes with these).
-    /// Per feed topic: its feed, its configured format and its name as shared by the messages.
-    formats: Arc<HashMap<String, TopicFeed>>,
+    /// Feed and default wire format by topic (the reader thread decodes with these); the key
+    /// is also the topic name the messages share.
+    formats: Arc<TopicFormats>,
     decoder: Decoder,
     engine: Engine,
     metrics: Metrics,
@@ -536,8 +536,10 @@ impl Ingest {
         let formats = Feed::ALL
             .iter()
             .map(|f| {
-                let topic = config.topics.feed_topic(*f);
-                (topic.to_string(), (*f, default_format, Arc::from(topic)))
+                (
+                    Arc::from(config.topics.feed_topic(*f)),
+                    (*f, default_format),
+                )
             })
             .collect();
         Ok(Self {
@@ -1436,15 +1438,15 @@ impl Ingest {
     }
 }
 
-/// A feed topic's feed, configured wire format and shared name.
-type TopicFeed = (Feed, WireFormat, Arc<str>);
+/// Each feed topic's feed and configured wire format, by its name (shared by its messages).
+type TopicFormats = HashMap<Arc<str>, (Feed, WireFormat)>;
 
 /// The reader thread: polls the consumer (which also runs its callbacks: statistics, and
 /// rebalances, which first settle what was fetched), copies and decodes each message, and sends
 /// batches to the engine's task. Stops when told to or when the loop has gone.
 fn read_feeds(
     consumer: &BaseConsumer<LagContext>,
-    formats: &HashMap<String, TopicFeed>,
+    formats: &TopicFormats,
     decoder: &Decoder,
     clock: &dyn Clock,
     stop: &AtomicBool,
@@ -1492,13 +1494,13 @@ fn read_feeds(
 /// type (header, else the topic's configured format).
 fn fetch(
     msg: &BorrowedMessage<'_>,
-    formats: &HashMap<String, TopicFeed>,
+    formats: &TopicFormats,
     decoder: &Decoder,
     clock: &dyn Clock,
     assignments: &AtomicU64,
 ) -> Fetched {
     let fetched_under = assignments.load(Ordering::Acquire);
-    let Some((feed, default_format, topic)) = formats.get(msg.topic()) else {
+    let Some((topic, &(feed, default_format))) = formats.get_key_value(msg.topic()) else {
         return Fetched {
             msg: Raw::of(msg, Arc::from(msg.topic())),
             feed: None,
@@ -1515,16 +1517,11 @@ fn fetch(
         })
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(WireFormat::from_content_type)
-        .unwrap_or(*default_format);
-    let decoded = decoder.decode(
-        *feed,
-        format,
-        msg.payload().unwrap_or_default(),
-        clock.now(),
-    );
+        .unwrap_or(default_format);
+    let decoded = decoder.decode(feed, format, msg.payload().unwrap_or_default(), clock.now());
     Fetched {
         msg: Raw::of(msg, Arc::clone(topic)),
-        feed: Some(*feed),
+        feed: Some(feed),
         decoded,
         fetched_under,
     }
