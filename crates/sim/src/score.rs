@@ -14,12 +14,22 @@
 //!   horizon before the measure starts to rise, or before the breach when the rise is
 //!   sudden, plus `slack` for forecast timing error) and, since a warning must be news, never
 //!   before the previous breached surge at (S, M) ended (`W' = max(W, previous E)`);
-//! - `b` is **detected** when some episode at (S, M) was firing at some instant of `[W', B)`;
-//!   its **lead time** is `B − max(fired_at, W')` for the earliest such episode — how long a
-//!   warning had been up, while the measure was not in breach, before the breach;
-//! - an episode is **justified** when it was firing at some instant of `[W, E)` of some
-//!   breached surge at (S, M) (before, or while, a real breach); otherwise it is a **false
-//!   warning**.
+//! - its *raising window* opens `early_horizons` horizons earlier still, at
+//!   `R = W − early_horizons × H`: a warning raised then is early, not wrong (forecast timing
+//!   error grows with the horizon; the fixed slack covers only short ones). For detection it
+//!   too never opens before the previous breached surge ended (`R'`);
+//! - `b` is **detected** when some episode at (S, M) *stands for it*: it was raised at an
+//!   instant of `[R', B)`, or it was raised earlier and was still up when the previous
+//!   breached surge at (S, M) ended, that end being in `[R', B)` (a warning that came true and
+//!   stayed up stands for the next breach from then). Call that instant the episode's
+//!   *anchor*. It must also still be up at `max(anchor, W')`, inside the warning window. Its
+//!   **lead time** is `B − max(anchor, W')` for the longest — how long the warning had stood
+//!   for this breach inside its window, while the measure was not in breach. A warning raised before the raising window and still up does not stand for `b`:
+//!   it was raised about something that did not come (one up for days is one operators have
+//!   learnt to ignore);
+//! - an episode is **justified** when it was raised at an instant of `[R, E)` of some
+//!   breached surge at (S, M) (before, or during, a real breach); otherwise it is a **false
+//!   warning**, however long it stayed up and whatever it later overlapped.
 //!
 //! Breaches are scored when `B` falls in the scored period and a warning rule watches (S, M);
 //! episodes are scored when they fired in the scored period. Ground truth beyond the period
@@ -65,6 +75,9 @@ pub struct ScoringSpec {
     pub run_end: EventTime,
     /// Extra time allowed before the window for forecast timing error.
     pub slack: TimeDelta,
+    /// How many more horizons before its window a warning may be raised and still count as
+    /// early rather than wrong (the module docs, "raising window").
+    pub early_horizons: u32,
     /// Every (site, measure) a warning rule watches, with the rule's horizon (hours); the
     /// longest when several rules watch the same pair.
     pub watched: BTreeMap<(SiteId, Measure), u32>,
@@ -162,6 +175,18 @@ fn window_start(
     b.surge_began.min(breached - slack) - TimeDelta::hours(i64::from(horizon_hours))
 }
 
+/// When the raising window of a breach opens for a rule of horizon `horizon_hours`: the
+/// warning window's opening, `early_horizons` horizons earlier.
+fn raising_start(
+    b: &SurgeTruth,
+    breached: EventTime,
+    horizon_hours: u32,
+    spec: &ScoringSpec,
+) -> EventTime {
+    window_start(b, breached, horizon_hours, spec.slack)
+        - TimeDelta::hours(i64::from(horizon_hours) * i64::from(spec.early_horizons))
+}
+
 fn hours(d: TimeDelta) -> f64 {
     d.num_seconds() as f64 / 3600.0
 }
@@ -179,9 +204,8 @@ pub fn score(truth: &[SurgeTruth], episodes: &[WarningEpisode], spec: &ScoringSp
         list.sort_by_key(|(_, b)| *b);
     }
     let episode_end = |e: &WarningEpisode| e.resolved_at.unwrap_or(spec.run_end);
-    let firing_during = |e: &WarningEpisode, from: EventTime, to: EventTime| {
-        e.fired_at < to && episode_end(e) > from
-    };
+    let raised_during =
+        |e: &WarningEpisode, from: EventTime, to: EventTime| from <= e.fired_at && e.fired_at < to;
 
     let mut outcomes = Vec::new();
     let mut unwatched: BTreeMap<Measure, usize> = BTreeMap::new();
@@ -202,10 +226,16 @@ pub fn score(truth: &[SurgeTruth], episodes: &[WarningEpisode], spec: &ScoringSp
                 .iter()
                 .filter(|e| &e.site == site && e.measure == measure)
                 .filter_map(|e| {
-                    let w = window_start(b, breached, e.horizon_hours, spec.slack);
-                    let w = previous_end.map_or(w, |p| w.max(p));
-                    firing_during(e, w, breached)
-                        .then(|| (hours(breached - e.fired_at.max(w)), &e.rule))
+                    let clip = |t: EventTime| previous_end.map_or(t, |p| t.max(p));
+                    let w = clip(window_start(b, breached, e.horizon_hours, spec.slack));
+                    let r = clip(raising_start(b, breached, e.horizon_hours, spec));
+                    // The warning stands for this breach from when it was raised or, when it
+                    // stayed up through the end of the previous breached surge, from that end.
+                    let anchor = clip(e.fired_at);
+                    // Up inside the window, before the breach, from `since`.
+                    let since = anchor.max(w);
+                    (r <= anchor && since < breached && since < episode_end(e))
+                        .then(|| (hours(breached - since), &e.rule))
                 })
                 .max_by(|a, b| a.0.total_cmp(&b.0));
             outcomes.push(BreachOutcome {
@@ -228,8 +258,8 @@ pub fn score(truth: &[SurgeTruth], episodes: &[WarningEpisode], spec: &ScoringSp
         }
         let justified = surges.get(&(&e.site, e.measure)).is_some_and(|list| {
             list.iter().any(|&(b, breached)| {
-                let w = window_start(b, breached, e.horizon_hours, spec.slack);
-                firing_during(e, w, b.ended_at.unwrap_or(spec.run_end))
+                let r = raising_start(b, breached, e.horizon_hours, spec);
+                raised_during(e, r, b.ended_at.unwrap_or(spec.run_end))
             })
         });
         if !justified {
@@ -323,6 +353,7 @@ mod tests {
             to: t(168),
             run_end: t(176),
             slack: TimeDelta::hours(2),
+            early_horizons: 0,
             watched: [((site(), Measure::EdOccupancyPct), 6)].into(),
             sites: 1,
         }
@@ -336,13 +367,54 @@ mod tests {
         assert_eq!(s.breaches[0].lead_hours, Some(6.0));
         assert_eq!(s.overall.recall, Some(1.0));
         assert_eq!(s.overall.precision, Some(1.0));
-        // Fired before the window and still on: lead counted from the window's opening only.
-        let s = score(&truth, &[warning(10, Some(26))], &spec());
+        // Raised at the window's opening: the longest lead this breach can give.
+        let s = score(&truth, &[warning(14, Some(26))], &spec());
         assert_eq!(s.breaches[0].lead_hours, Some(10.0));
-        assert_eq!(
-            s.overall.false_warnings, 0,
-            "it was on when the window opened"
-        );
+    }
+
+    #[test]
+    fn a_warning_raised_before_the_window_is_false_however_long_it_stays_up() {
+        // Window opens at 14; raised at 10 and still up through the breach at 24.
+        let truth = [surge(20, 24, Some(30))];
+        let s = score(&truth, &[warning(10, Some(26))], &spec());
+        assert_eq!(s.overall.detected, 0, "not news of this breach");
+        assert_eq!(s.overall.false_warnings, 1);
+        // Raised on the first day and never resolved: no credit for a breach days later.
+        let truth = [surge(100, 104, Some(110))];
+        let s = score(&truth, &[warning(2, None)], &spec());
+        assert_eq!(s.overall.detected, 0);
+        assert_eq!(s.overall.false_warnings, 1);
+    }
+
+    #[test]
+    fn a_warning_raised_up_to_early_horizons_before_its_window_is_early_not_wrong() {
+        // Window opens at 14; with one horizon allowed early, the raising window at 8.
+        let truth = [surge(20, 24, Some(30))];
+        let spec = ScoringSpec {
+            early_horizons: 1,
+            ..spec()
+        };
+        let s = score(&truth, &[warning(10, Some(26))], &spec);
+        assert_eq!(s.breaches[0].lead_hours, Some(10.0), "lead from the window");
+        assert_eq!(s.overall.false_warnings, 0);
+        let s = score(&truth, &[warning(7, Some(26))], &spec);
+        assert_eq!(s.overall.detected, 0);
+        assert_eq!(s.overall.false_warnings, 1);
+        // Raised early and withdrawn before the window opened: not wrong, but nothing was up
+        // when it mattered.
+        let s = score(&truth, &[warning(10, Some(13))], &spec);
+        assert_eq!(s.overall.detected, 0);
+        assert_eq!(s.overall.false_warnings, 0);
+    }
+
+    #[test]
+    fn a_warning_raised_in_the_warm_up_detects_nothing_and_is_not_scored() {
+        // Up since before the scored period, through a breach in it.
+        let truth = [surge(20, 24, Some(30))];
+        let s = score(&truth, &[warning(-30, None)], &spec());
+        assert_eq!(s.overall.breaches, 1);
+        assert_eq!(s.overall.detected, 0);
+        assert_eq!(s.overall.warnings, 0, "raised outside the scored days");
     }
 
     #[test]
@@ -378,13 +450,49 @@ mod tests {
     }
 
     #[test]
-    fn a_warning_left_on_from_the_last_surge_counts_only_from_its_end() {
+    fn a_warning_left_on_from_the_last_surge_is_news_of_the_next_from_its_end() {
         // Two surges; the second's window (40 - 6 = 34) is clipped to the first's end (36).
         let truth = [surge(20, 24, Some(36)), surge(40, 44, Some(50))];
         let s = score(&truth, &[warning(18, Some(46))], &spec());
         let leads: Vec<_> = s.breaches.iter().map(|b| b.lead_hours).collect();
-        assert_eq!(leads, [Some(6.0), Some(8.0)]);
+        assert_eq!(leads, [Some(6.0), Some(8.0)], "news of the second from 36");
         assert_eq!(s.overall.warnings, 1);
+        // Raised before the first surge's window: not news of the first, and false; still up
+        // when the first ended, so news of the second from then.
+        let s = score(&truth, &[warning(10, Some(46))], &spec());
+        let leads: Vec<_> = s.breaches.iter().map(|b| b.lead_hours).collect();
+        assert_eq!(
+            leads,
+            [None, Some(8.0)],
+            "the first came true while it was up"
+        );
+        assert_eq!(s.overall.false_warnings, 1);
+        // Raised again after the first surge ended: that one is news.
+        let s = score(
+            &truth,
+            &[warning(18, Some(35)), warning(37, Some(46))],
+            &spec(),
+        );
+        let leads: Vec<_> = s.breaches.iter().map(|b| b.lead_hours).collect();
+        assert_eq!(leads, [Some(6.0), Some(7.0)]);
+        // Raised during the first breach (justified, late for it) and up past its end: news
+        // of the second from the end, not from when it was raised.
+        let s = score(
+            &truth,
+            &[warning(18, Some(30)), warning(35, Some(46))],
+            &spec(),
+        );
+        let leads: Vec<_> = s.breaches.iter().map(|b| b.lead_hours).collect();
+        assert_eq!(leads, [Some(6.0), Some(8.0)]);
+        assert_eq!(s.overall.false_warnings, 0);
+        // Raised during the first breach and resolved before its end: news of neither.
+        let s = score(
+            &truth,
+            &[warning(18, Some(30)), warning(31, Some(35))],
+            &spec(),
+        );
+        let leads: Vec<_> = s.breaches.iter().map(|b| b.lead_hours).collect();
+        assert_eq!(leads, [Some(6.0), None]);
     }
 
     #[test]

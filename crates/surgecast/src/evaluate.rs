@@ -57,6 +57,10 @@ pub struct EvaluateArgs {
     /// Hours a warning may come before its window (forecast timing error); see the docs.
     #[arg(long, default_value_t = 2)]
     slack_hours: u32,
+    /// Horizons before its window a warning may be raised and count as early, not wrong (a
+    /// warning raised earlier and still up at the breach detects nothing); see the docs.
+    #[arg(long, default_value_t = 1)]
+    early_horizons: u32,
     /// Hub configuration file (engine, forecast, rule and scheme files); shipped defaults when
     /// unset.
     #[arg(long, short)]
@@ -89,6 +93,7 @@ pub struct Evaluation {
     pub scored_to: EventTime,
     pub warmup_days: u32,
     pub slack_hours: u32,
+    pub early_horizons: u32,
     /// Early-warning rules scored: name → (measure, threshold, horizon hours).
     pub rules: BTreeMap<String, RuleSummary>,
     pub sites_watched: usize,
@@ -255,6 +260,7 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         to,
         run_end,
         slack,
+        early_horizons: args.early_horizons,
         watched,
         sites: sites_watched.len(),
     };
@@ -266,6 +272,7 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         scored_to: to,
         warmup_days: args.warmup_days,
         slack_hours: args.slack_hours,
+        early_horizons: args.early_horizons,
         rules,
         sites_watched: spec.sites,
         events: replay.events,
@@ -593,8 +600,8 @@ fn report(e: &Evaluation) -> String {
         );
     }
     out += &format!(
-        "  {} sites watched, {:.2} site-weeks, slack {} h\n",
-        e.sites_watched, e.score.site_weeks, e.slack_hours
+        "  {} sites watched, {:.2} site-weeks, slack {} h, raised up to {} horizon(s) early\n",
+        e.sites_watched, e.score.site_weeks, e.slack_hours, e.early_horizons
     );
     out += &tally_line("all", &e.score.overall);
     for (m, t) in &e.score.by_measure {
