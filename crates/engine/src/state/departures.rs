@@ -90,8 +90,14 @@ impl Tally {
 /// Finished attendances in departure order (equal departure times in arrival order, whatever
 /// order they were completed in), with `running[i]` the tally of everything before `by_departure[i]`,
 /// pruned departures included, so `running` is one longer than `by_departure`.
+///
+/// The first `pruned` departures are gone as far as every query is concerned; they are removed
+/// from the vectors only once they are half of them. Removing a day's first hour every hour moved
+/// the other 23 hours each time (5% of an evaluation's instructions); now each departure is
+/// moved at most about once.
 #[derive(Debug, Clone)]
 pub(super) struct Departures {
+    pruned: usize,
     by_departure: Vec<Completed>,
     running: Vec<Tally>,
 }
@@ -99,6 +105,7 @@ pub(super) struct Departures {
 impl Default for Departures {
     fn default() -> Self {
         Self {
+            pruned: 0,
             by_departure: Vec::new(),
             running: vec![Tally::default()],
         }
@@ -110,9 +117,9 @@ impl Departures {
     /// flow model reads the stays in this order and sums over them, so two engines fed the
     /// same events in different orders must hold the same list.
     pub fn insert(&mut self, c: Completed) {
-        let at = self
-            .by_departure
-            .partition_point(|d| (d.departure, d.arrival) <= (c.departure, c.arrival));
+        let at = self.pruned
+            + self.by_departure[self.pruned..]
+                .partition_point(|d| (d.departure, d.arrival) <= (c.departure, c.arrival));
         let own = Tally::of(&c);
         self.by_departure.insert(at, c);
         let before = self.running[at];
@@ -124,7 +131,7 @@ impl Departures {
 
     /// Index of the first departure at or after `t`.
     fn first_at_or_after(&self, t: EventTime) -> usize {
-        self.by_departure.partition_point(|d| d.departure < t)
+        self.pruned + self.by_departure[self.pruned..].partition_point(|d| d.departure < t)
     }
 
     /// The departures in `[from, to)`, in departure order.
@@ -152,18 +159,26 @@ impl Departures {
 
     /// Drops the departures before `t`.
     pub fn prune_before(&mut self, t: EventTime) {
-        let n = self.first_at_or_after(t);
-        self.by_departure.drain(..n);
-        self.running.drain(..n);
+        self.pruned = self.first_at_or_after(t);
+        if self.pruned > 0 && 2 * self.pruned >= self.by_departure.len() {
+            self.by_departure.drain(..self.pruned);
+            self.running.drain(..self.pruned);
+            self.pruned = 0;
+        }
+    }
+
+    /// The departures not pruned, in departure order.
+    fn kept(&self) -> &[Completed] {
+        &self.by_departure[self.pruned..]
     }
 
     pub fn len(&self) -> usize {
-        self.by_departure.len()
+        self.kept().len()
     }
 
     #[cfg(test)]
     fn iter(&self) -> impl Iterator<Item = &Completed> {
-        self.by_departure.iter()
+        self.kept().iter()
     }
 }
 
@@ -171,7 +186,7 @@ impl Departures {
 /// tallies are rebuilt on load, so they can never disagree with the departures.
 impl Serialize for Departures {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.by_departure.serialize(s)
+        self.kept().serialize(s)
     }
 }
 
@@ -218,9 +233,9 @@ mod tests {
     }
 
     proptest! {
-        /// Departures inserted in any order, pruned at any point, give for every window the same
-        /// departures and the same tally as a scan of all of them; stays straddle the 4- and
-        /// 12-hour thresholds to the second.
+        /// Departures inserted in any order, pruned at any points (the pruned ones compacted away
+        /// or not yet), give for every window the same departures and the same tally as a scan
+        /// of all of them; stays straddle the 4- and 12-hour thresholds to the second.
         #[test]
         fn windows_match_a_scan(
             raw in prop::collection::vec(
@@ -232,8 +247,7 @@ mod tests {
                 0..200,
             ),
             order in any::<u64>(),
-            prune_after in 0usize..200,
-            prune_at in 0i64..3 * 86_400,
+            prunes in prop::collection::vec((0usize..200, 0i64..3 * 86_400), 0..4),
             windows in prop::collection::vec((0i64..4 * 86_400, 0i64..2 * 86_400), 1..20),
         ) {
             let mut shuffled: Vec<Completed> =
@@ -246,11 +260,11 @@ mod tests {
                 x ^= x << 17;
                 shuffled.swap(i, (x % (i as u64 + 1)) as usize);
             }
-            let prune_to = t0() + Duration::seconds(prune_at);
             let mut d = Departures::default();
             let mut kept: Vec<Completed> = Vec::new();
             for (i, c) in shuffled.into_iter().enumerate() {
-                if i == prune_after {
+                for &(_, prune_at) in prunes.iter().filter(|(after, _)| *after == i) {
+                    let prune_to = t0() + Duration::seconds(prune_at);
                     d.prune_before(prune_to);
                     kept.retain(|k| k.departure >= prune_to);
                 }
@@ -279,8 +293,10 @@ mod tests {
             // A snapshot round trip rebuilds the same tallies.
             let json = serde_json::to_string(&d).unwrap();
             let back: Departures = serde_json::from_str(&json).unwrap();
-            prop_assert_eq!(&back.running[1..].iter().map(|t| t.minus(back.running[0])).collect::<Vec<_>>(),
-                &d.running[1..].iter().map(|t| t.minus(d.running[0])).collect::<Vec<_>>());
+            let relative = |d: &Departures| -> Vec<Tally> {
+                d.running[d.pruned + 1..].iter().map(|t| t.minus(d.running[d.pruned])).collect()
+            };
+            prop_assert_eq!(relative(&back), relative(&d));
         }
     }
 }
