@@ -370,29 +370,48 @@ impl OpelScheme {
     pub fn score(&self, measures: &SiteMeasures) -> OpelScore {
         let mut contributions = Vec::with_capacity(self.parameters.len());
         let mut missing = Vec::new();
-        let mut score = 0.0;
-        for p in &self.parameters {
-            let value = measures.get(p.measure);
-            let points = value.map_or(0, |v| p.points_for(v));
-            if value.is_none() {
-                missing.push(p.measure);
-            }
-            let weighted = f64::from(points) * p.weight;
-            score += weighted;
-            contributions.push(Contribution {
-                measure: p.measure,
-                value,
-                points,
-                weight: p.weight,
-                weighted,
-            });
-        }
+        let score = self.sum_points(
+            |_, p| measures.get(p.measure),
+            |p, value, points, weighted| {
+                if value.is_none() {
+                    missing.push(p.measure);
+                }
+                contributions.push(Contribution {
+                    measure: p.measure,
+                    value,
+                    points,
+                    weight: p.weight,
+                    weighted,
+                });
+            },
+        );
         OpelScore {
             score,
             level: self.level_for(score),
             contributions,
             missing,
         }
+    }
+
+    /// The weighted score of the values `value_of` gives each parameter (by its index and
+    /// itself; missing ones score 0), telling `each` every parameter's value, points and
+    /// weighted points on the way. The
+    /// one place the score is summed, so a score without its breakdown (the many readings of
+    /// a forecast) is the same number to the last bit as one with it.
+    fn sum_points(
+        &self,
+        value_of: impl Fn(usize, &Parameter) -> Option<f64>,
+        mut each: impl FnMut(&Parameter, Option<f64>, u32, f64),
+    ) -> f64 {
+        let mut score = 0.0;
+        for (i, p) in self.parameters.iter().enumerate() {
+            let value = value_of(i, p);
+            let points = value.map_or(0, |v| p.points_for(v));
+            let weighted = f64::from(points) * p.weight;
+            score += weighted;
+            each(p, value, points, weighted);
+        }
+        score
     }
 
     /// Scores a future hour from forecasts: each parameter with a forecast step for `bucket`
@@ -407,19 +426,62 @@ impl OpelScheme {
         bucket: HourBucket,
         quantile: f64,
     ) -> Option<OpelScore> {
+        let steps = self.forecast_steps(forecasts, bucket)?;
         let mut measures = *current;
-        let mut any = false;
-        for p in &self.parameters {
-            if let Some((f, step)) = forecast_step(forecasts, p.measure, bucket) {
-                let q = p.direction.pessimistic_quantile(quantile);
-                measures.set(
-                    p.measure,
-                    Some(quantile_value(&f.levels, &step.quantiles, q)),
-                );
-                any = true;
+        for (p, step) in self.parameters.iter().zip(&steps) {
+            if let Some(value) = forecast_value(p, *step, quantile) {
+                measures.set(p.measure, Some(value));
             }
         }
-        any.then(|| self.score(&measures))
+        Some(self.score(&measures))
+    }
+
+    /// Each parameter's forecast step for `bucket` (in parameter order), or `None` when no
+    /// parameter has one.
+    fn forecast_steps<'f>(
+        &self,
+        forecasts: &'f [QuantileForecast],
+        bucket: HourBucket,
+    ) -> Option<Vec<Option<(&'f QuantileForecast, &'f ForecastStep)>>> {
+        let steps: Vec<_> = self
+            .parameters
+            .iter()
+            .map(|p| forecast_step(forecasts, p.measure, bucket))
+            .collect();
+        steps.iter().any(Option::is_some).then_some(steps)
+    }
+
+    /// The score at each standard pessimism quantile, from the steps `forecast_steps` found
+    /// (parameters without one at their current value), without building a breakdown each
+    /// time: the same number as `score_forecast(..).score`.
+    fn quantile_scores<'a>(
+        &'a self,
+        current: &'a SiteMeasures,
+        steps: &'a [Option<(&QuantileForecast, &ForecastStep)>],
+    ) -> impl Iterator<Item = (f64, f64)> + 'a {
+        STANDARD_QUANTILES.into_iter().map(move |q| {
+            let value_of = |i: usize, p: &Parameter| match forecast_value(p, steps[i], q) {
+                Some(v) => Some(v),
+                None => current.get(p.measure),
+            };
+            (q, self.sum_points(value_of, |_, _, _, _| {}))
+        })
+    }
+
+    /// P(level ≥ `level`) at `bucket`, as [`OpelScheme::forecast_level`] gives it, without the
+    /// rest of its answer.
+    pub fn forecast_level_probability(
+        &self,
+        current: &SiteMeasures,
+        forecasts: &[QuantileForecast],
+        bucket: HourBucket,
+        level: OpelLevel,
+    ) -> Option<f64> {
+        let steps = self.forecast_steps(forecasts, bucket)?;
+        let first = self
+            .quantile_scores(current, &steps)
+            .find(|&(_, score)| self.level_for(score) >= level);
+        Some(first.map_or(0.0, |(q, _)| 1.0 - q))
     }
 
     /// The predicted level at `bucket` and the probability that it is at least `level`.
@@ -438,15 +500,12 @@ impl OpelScheme {
         level: OpelLevel,
     ) -> Option<ForecastLevel> {
         let median = self.score_forecast(current, forecasts, bucket, 0.5)?;
-        let mut scores = Vec::with_capacity(STANDARD_QUANTILES.len());
-        let mut first_reaching: Option<f64> = None;
-        for q in STANDARD_QUANTILES {
-            let s = self.score_forecast(current, forecasts, bucket, q)?;
-            if first_reaching.is_none() && s.level >= level {
-                first_reaching = Some(q);
-            }
-            scores.push((q, s.score));
-        }
+        let steps = self.forecast_steps(forecasts, bucket)?;
+        let scores: Vec<(f64, f64)> = self.quantile_scores(current, &steps).collect();
+        let first_reaching = scores
+            .iter()
+            .find(|&&(_, score)| self.level_for(score) >= level)
+            .map(|&(q, _)| q);
         Some(ForecastLevel {
             bucket,
             median,
@@ -666,6 +725,17 @@ fn check_levels(levels: &[LevelBand], max_score: f64) -> Result<[f64; 4], Scheme
 
 /// The freshest forecast of `measure` with a step for `bucket` (latest origin; the first in
 /// the slice on a tie) and that step.
+/// A parameter's value read from its forecast step at pessimism quantile `quantile`.
+fn forecast_value(
+    p: &Parameter,
+    step: Option<(&QuantileForecast, &ForecastStep)>,
+    quantile: f64,
+) -> Option<f64> {
+    let (f, step) = step?;
+    let q = p.direction.pessimistic_quantile(quantile);
+    Some(quantile_value(&f.levels, &step.quantiles, q))
+}
+
 pub(crate) fn forecast_step(
     forecasts: &[QuantileForecast],
     measure: Measure,

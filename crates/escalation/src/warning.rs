@@ -237,15 +237,20 @@ pub fn predicted_opel_warning(
         .collect();
     buckets.sort();
     buckets.dedup();
-    let candidates: Vec<(HourBucket, f64, ForecastLevel)> = buckets
+    // Every hour's probability first; the full reading (median score, score per quantile) only
+    // for the hour the verdict picks.
+    let candidates: Vec<(HourBucket, f64, ())> = buckets
         .into_iter()
         .filter_map(|b| {
             scheme
-                .forecast_level(current, forecasts, b, level)
-                .map(|fl| (b, fl.probability, fl))
+                .forecast_level_probability(current, forecasts, b, level)
+                .map(|p| (b, p, ()))
         })
         .collect();
-    let Some((status, bucket, p, fl)) = verdict(candidates, probability, clear_margin) else {
+    let Some((status, bucket, p, ())) = verdict(candidates, probability, clear_margin) else {
+        return ForecastVerdict::unknown();
+    };
+    let Some(fl) = scheme.forecast_level(current, forecasts, bucket, level) else {
         return ForecastVerdict::unknown();
     };
     let mut models: Vec<&str> = forecasts

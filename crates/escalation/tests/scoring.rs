@@ -383,3 +383,44 @@ fn forecast_level_probability_reads_the_quantile_grid() {
     assert_eq!(fl.scores[8], (0.45, 22.0));
     assert_eq!(fl.scores[9], (0.5, 24.0));
 }
+
+proptest::proptest! {
+    /// The probability and per-quantile scores `forecast_level` reads without building a score
+    /// breakdown each time are the very numbers `score_forecast` gives at each quantile, and
+    /// `forecast_level_probability` (what the predicted-OPEL warning scans every hour with) is
+    /// `forecast_level`'s own probability, whatever parameters have forecasts or values.
+    #[test]
+    fn forecast_level_agrees_with_scoring_each_quantile(
+        params in proptest::collection::vec(
+            (proptest::option::of(0.0f64..150.0), proptest::option::of((0.0f64..150.0, 0.0f64..30.0))),
+            6,
+        ),
+        level in 2u8..=4,
+    ) {
+        let s = scheme();
+        let now = t(0);
+        let mut current = SiteMeasures::default();
+        let mut forecasts = Vec::new();
+        for (p, (value, fc)) in s.parameters.iter().zip(&params) {
+            current.set(p.measure, *value);
+            if let Some((median, sd)) = fc {
+                forecasts.push(forecast(&alpha(), p.measure, now, &[*median], *sd));
+            }
+        }
+        let bucket = HourBucket::containing(now);
+        let level = OpelLevel::from_number(level).unwrap();
+        let full = s.forecast_level(&current, &forecasts, bucket, level);
+        let quick = s.forecast_level_probability(&current, &forecasts, bucket, level);
+        proptest::prop_assert_eq!(full.as_ref().map(|f| f.probability), quick);
+        if let Some(full) = full {
+            for &(q, score) in &full.scores {
+                let one = s.score_forecast(&current, &forecasts, bucket, q).unwrap();
+                proptest::prop_assert_eq!(score.to_bits(), one.score.to_bits());
+            }
+            let median = s.score_forecast(&current, &forecasts, bucket, 0.5).unwrap();
+            proptest::prop_assert_eq!(full.median.score.to_bits(), median.score.to_bits());
+        } else {
+            proptest::prop_assert!(forecasts.is_empty());
+        }
+    }
+}
