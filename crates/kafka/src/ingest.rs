@@ -19,7 +19,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
-use surgecast_core::{AlertTransition, Feed, FeedEvent};
+use surgecast_core::{AlertTransition, EventTime, Feed, FeedEvent};
 use surgecast_engine::{
     AlertLog, Appended, Applied, Clock, Command, Engine, EngineOutput, Metrics, StatusSnapshot,
     hub, metrics::IngestCounters,
@@ -486,6 +486,10 @@ pub struct Ingest {
     /// A dead-letter write was still failing at shutdown: nothing after that message may be
     /// handled or stored, or a commit would skip it.
     stopping: bool,
+    /// Wall time for flow control and idle timers, read once per batch or tick rather than up
+    /// to three times per message (their decisions are about seconds; the reads were 5% of the
+    /// engine task's time); read again after anything that may wait (a dead-letter write).
+    now: Instant,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -565,6 +569,7 @@ impl Ingest {
             held_messages: 0,
             unstored: Vec::new(),
             stopping: false,
+            now: Instant::now(),
             options,
             summary: IngestSummary::default(),
         })
@@ -762,6 +767,7 @@ impl Ingest {
                         warn!("the feed reader thread has stopped; ingest stops");
                         break;
                     }
+                    self.now = Instant::now();
                     dirty |= self.flow_tick(&channels, &mut shutdown).await;
                     dirty |= self.mark_idle_feeds(&channels);
                     if let Some(quiet) = self.options.advance_when_quiet
@@ -781,6 +787,7 @@ impl Ingest {
                     match delivery {
                         Some(Delivery::Batch(batch)) => {
                             last_message = Instant::now();
+                            self.now = last_message;
                             for fetched in batch {
                                 if self.stopping {
                                     break;
@@ -908,7 +915,7 @@ impl Ingest {
         let Some(flow) = &mut self.flow else {
             return false;
         };
-        let mut changes = flow.decide(Instant::now());
+        let mut changes = flow.decide(self.now);
         let mut dirty = false;
         // Memory bound: past the cap, the held partition furthest behind goes first, as if the
         // window were narrower than it is (the old behaviour at worst, never an exhausted heap).
@@ -1036,10 +1043,9 @@ impl Ingest {
                     // Its sites were silent because the partition was held, not idle: their
                     // idle timers start again now.
                     let index = Feed::ALL.iter().position(|f| *f == feed).unwrap_or(0);
-                    let now = Instant::now();
                     for feeds in &mut self.last_receipt {
                         if !feeds[index].1 {
-                            feeds[index].0 = now;
+                            feeds[index].0 = self.now;
                         }
                     }
                 }
@@ -1200,7 +1206,7 @@ impl Ingest {
             return;
         }
         if self.first_message.is_none() {
-            let now = Instant::now();
+            let now = self.now;
             self.first_message = Some(now);
             for feeds in &mut self.last_receipt {
                 *feeds = [(now, false); 3];
@@ -1225,7 +1231,7 @@ impl Ingest {
             return;
         }
         if let Some(flow) = &mut self.flow {
-            let now = Instant::now();
+            let now = self.now;
             match &fetched.decoded {
                 Ok(event) if !flow.admit(at, fetched.msg.offset(), event.time(), now) => {
                     self.apply_flow(vec![FlowChange::Hold(at)]);
@@ -1279,10 +1285,11 @@ impl Ingest {
                     "rejected"
                 };
                 self.counters.event(feed, label).inc();
-                if !self
+                let written = self
                     .dead_letter(&fetched.msg, feed, reason, &detail, shutdown)
-                    .await
-                {
+                    .await;
+                self.now = Instant::now();
+                if !written {
                     // Shutting down with the write still failing: neither this message nor
                     // anything after it is stored, so all of it comes back on the next start.
                     self.stopping = true;
@@ -1302,7 +1309,7 @@ impl Ingest {
                 .iter()
                 .position(|f| *f == event.feed())
                 .unwrap_or(0);
-            self.last_receipt[site][feed] = (Instant::now(), false);
+            self.last_receipt[site][feed] = (self.now, false);
         }
     }
 
@@ -1453,6 +1460,9 @@ fn read_feeds(
 ) {
     let context = consumer.context();
     let mut batched = 0;
+    // The hub's clock (for the decoder's future-time check), read once per batch rather than
+    // per message: a batch takes milliseconds, the check allows minutes of skew.
+    let mut now = clock.now();
     while !stop.load(Ordering::Acquire) {
         // With a batch started, only what is already at hand joins it.
         let wait = if batched > 0 {
@@ -1462,7 +1472,10 @@ fn read_feeds(
         };
         match consumer.poll(wait) {
             Some(Ok(msg)) => {
-                let fetched = fetch(&msg, formats, decoder, clock, &context.assignments);
+                if batched == 0 {
+                    now = clock.now();
+                }
+                let fetched = fetch(&msg, formats, decoder, now, &context.assignments);
                 batched = context.push(fetched);
                 if batched >= BATCH_MESSAGES {
                     if !context.flush() {
@@ -1496,7 +1509,7 @@ fn fetch(
     msg: &BorrowedMessage<'_>,
     formats: &TopicFormats,
     decoder: &Decoder,
-    clock: &dyn Clock,
+    now: EventTime,
     assignments: &AtomicU64,
 ) -> Fetched {
     let fetched_under = assignments.load(Ordering::Acquire);
@@ -1518,7 +1531,7 @@ fn fetch(
         .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(WireFormat::from_content_type)
         .unwrap_or(default_format);
-    let decoded = decoder.decode(feed, format, msg.payload().unwrap_or_default(), clock.now());
+    let decoded = decoder.decode(feed, format, msg.payload().unwrap_or_default(), now);
     Fetched {
         msg: Raw::of(msg, Arc::clone(topic)),
         feed: Some(feed),
