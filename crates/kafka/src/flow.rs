@@ -38,11 +38,20 @@ use surgecast_core::{EventTime, Feed};
 /// A feed partition: the feed (by its topic) and the partition number.
 pub type FeedPartition = (Feed, i32);
 
+/// An event time as whole nanoseconds since the Unix epoch, exact over every representable
+/// time: the state compares and offsets event times after every message, and chrono's
+/// date-time addition, three per message, was most of flow control's cost.
+type Nanos = i128;
+
+fn nanos(t: EventTime) -> Nanos {
+    Nanos::from(t.timestamp()) * 1_000_000_000 + Nanos::from(t.timestamp_subsec_nanos())
+}
+
 #[derive(Debug, Clone)]
 struct PartitionFlow {
     at: FeedPartition,
     /// Newest event time decoded from this partition.
-    newest: Option<EventTime>,
+    newest: Option<Nanos>,
     /// Offset after the last message handed to the hub.
     next_offset: Option<i64>,
     /// High watermark from the last statistics.
@@ -84,7 +93,7 @@ pub enum FlowChange {
 /// The flow-control state of the partitions assigned to this hub.
 #[derive(Debug)]
 pub struct FlowControl {
-    window: chrono::Duration,
+    window: Nanos,
     quiet: Duration,
     partitions: Vec<PartitionFlow>,
 }
@@ -99,7 +108,9 @@ impl FlowControl {
             "flow window must be positive"
         );
         Self {
-            window,
+            window: window
+                .num_nanoseconds()
+                .map_or(Nanos::from(i64::MAX), Nanos::from),
             quiet,
             partitions: Vec::new(),
         }
@@ -133,7 +144,7 @@ impl FlowControl {
         let Some(p) = self.get_mut(at) else { return };
         p.next_offset = Some(offset + 1);
         p.last_message = now;
-        if let Some(t) = time {
+        if let Some(t) = time.map(nanos) {
             p.newest = Some(p.newest.map_or(t, |n| n.max(t)));
         }
     }
@@ -148,9 +159,7 @@ impl FlowControl {
         // The others' floor: its own past is behind this message anyway.
         let floor = self.floor_without(Some(at), now);
         self.observe(at, offset, Some(time), now);
-        let ahead = floor
-            .and_then(|f| f.checked_add_signed(self.window))
-            .is_some_and(|bound| time > bound);
+        let ahead = floor.is_some_and(|f| nanos(time) > f + self.window);
         if ahead && let Some(p) = self.get_mut(at) {
             p.held = true;
         }
@@ -170,11 +179,11 @@ impl FlowControl {
     /// count too (they are silent because held, not quiet): they are ahead of any unheld
     /// one that holds, so they change nothing then; when every holder is held, the slowest of
     /// them sets the floor and is released, rather than all of them at once.
-    fn floor(&self, now: Instant) -> Option<EventTime> {
+    fn floor(&self, now: Instant) -> Option<Nanos> {
         self.floor_without(None, now)
     }
 
-    fn floor_without(&self, skip: Option<FeedPartition>, now: Instant) -> Option<EventTime> {
+    fn floor_without(&self, skip: Option<FeedPartition>, now: Instant) -> Option<Nanos> {
         self.partitions
             .iter()
             .filter(|p| Some(p.at) != skip)
@@ -182,18 +191,15 @@ impl FlowControl {
                 p.behind_high_watermark()
                     && (p.held || now.duration_since(p.last_message) < self.quiet)
             })
-            .map(|p| p.newest.unwrap_or(DateTime::<Utc>::MIN_UTC))
+            .map(|p| p.newest.unwrap_or_else(|| nanos(DateTime::<Utc>::MIN_UTC)))
             .min()
     }
 
     /// The holds and releases due now; the state already counts them as done.
     pub fn decide(&mut self, now: Instant) -> Vec<FlowChange> {
         let floor = self.floor(now);
-        // The bounds as instants, once: this runs after every message, and a date-time
-        // difference per partition was most of its cost. A bound past the end of time (only
-        // from a floor there) is one no partition passes.
-        let hold_above = floor.and_then(|f| f.checked_add_signed(self.window));
-        let release_from = floor.and_then(|f| f.checked_add_signed(self.window / 2));
+        let hold_above = floor.map(|f| f + self.window);
+        let release_from = floor.map(|f| f + self.window / 2);
         let mut changes = Vec::new();
         for p in &mut self.partitions {
             let Some(newest) = p.newest else { continue };
