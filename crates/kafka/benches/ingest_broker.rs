@@ -25,6 +25,10 @@
 //! second of this process's CPU time (all threads, librdkafka's included; the broker runs in
 //! another process and is not counted). Target: ingest at least 80% of the faster plain rate.
 
+/// The binary's allocator (crates/surgecast/src/main.rs), so the bench measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::sync::Arc;

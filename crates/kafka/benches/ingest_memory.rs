@@ -19,6 +19,10 @@
 //! and nothing applied: what "just reading the bytes" costs from memory, as the broker bench's
 //! plain consumer is for the broker.
 
+/// The binary's allocator (crates/surgecast/src/main.rs), so the bench measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 
 use std::hint::black_box;

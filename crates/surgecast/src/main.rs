@@ -15,6 +15,10 @@ mod watch;
 
 use std::path::PathBuf;
 
+/// mimalloc rather than the system allocator: see docs/architecture.md ("Choices").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
