@@ -2,9 +2,12 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+
 use chrono::Duration;
-use surgecast_core::{EventTime, SiteId};
-use surgecast_sim::{Simulator, TrueSiteState};
+use surgecast_core::{EventTime, Measure, SiteId};
+use surgecast_sim::{Simulator, TrueSiteState, oracle};
 
 fn sites() -> Vec<SiteId> {
     common::gm()
@@ -60,4 +63,22 @@ fn forking_leaves_the_original_alone_and_feeds_do_not_change_the_truth() {
     assert!(!loud.advance_until(later).is_empty());
     assert_eq!(present(&quiet), present(&loud));
     assert_eq!(quiet.ground_truth(), loud.ground_truth());
+}
+
+#[test]
+fn breach_probabilities_are_shares_of_forks_and_repeatable() {
+    let (sim, _) = at_hour_30();
+    let mut horizons: BTreeMap<(SiteId, Measure), u32> = BTreeMap::new();
+    for site in sites() {
+        horizons.insert((site.clone(), Measure::EdOccupancyPct), 6);
+        horizons.insert((site, Measure::GaOccupancyPct), 12);
+    }
+    let forks = NonZeroU32::new(4).unwrap();
+    let p = oracle::breach_probabilities(&sim, &horizons, forks, 11);
+    assert_eq!(p.len(), horizons.len());
+    assert!(
+        p.values().all(|v| [0.0, 0.25, 0.5, 0.75, 1.0].contains(v)),
+        "{p:?}"
+    );
+    assert_eq!(p, oracle::breach_probabilities(&sim, &horizons, forks, 11));
 }
