@@ -23,7 +23,9 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, TimeDelta};
 use clap::Args;
 use serde::Serialize;
-use surgecast_core::{AlertKind, AlertState, EventTime, Feed, Fingerprint, Measure, SiteId};
+use surgecast_core::{
+    AlertKind, AlertState, AlertTransition, EventTime, Feed, Fingerprint, Measure, SiteId,
+};
 use surgecast_engine::{Engine, EngineOutput};
 use surgecast_escalation::rules::{Condition, RuleSet};
 use surgecast_feeds::{Decoder, DecoderConfig, WireFormat};
@@ -249,8 +251,9 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
             .with_context(|| format!("writing ground-truth file {}", path.display()))?;
     }
 
-    let episodes = replay.episodes(&rules);
+    let episodes = replay.log.episodes(&rules);
     let predicted_opel_fired = replay
+        .log
         .fired
         .iter()
         .filter(|f| predicted_opel.contains(&f.rule) && f.fired_at >= from && f.fired_at < to)
@@ -404,7 +407,7 @@ struct Replay {
     /// Emit time of the last delivery per site and feed.
     last_delivery: Vec<[EventTime; 3]>,
     idle: Vec<[bool; 3]>,
-    fired: Vec<Fired>,
+    log: FiringLog,
     /// Simulated time of the delivery (or quiet check) being handled: when the hub would
     /// publish whatever the engine outputs now.
     now: EventTime,
@@ -419,7 +422,7 @@ impl Replay {
         Self {
             last_delivery: vec![[start; 3]; sites],
             idle: vec![[false; 3]; sites],
-            fired: Vec::new(),
+            log: FiringLog::default(),
             now: start,
             events: 0,
             decoder,
@@ -483,47 +486,58 @@ impl Replay {
 
     fn collect(&mut self, outputs: Vec<EngineOutput>) {
         for o in outputs {
-            let EngineOutput::Alert(tr) = o else { continue };
-            if tr.alert.kind != AlertKind::EarlyWarning {
-                continue;
+            if let EngineOutput::Alert(tr) = o {
+                self.log.record(&tr, self.now);
             }
-            let fp = tr.alert.fingerprint;
-            match tr.to {
-                AlertState::Firing
-                    if !matches!(tr.from, Some(AlertState::Firing | AlertState::Acknowledged)) =>
+        }
+    }
+}
+
+/// Early warnings from firing to resolution, as they were published.
+#[derive(Debug, Default)]
+pub(crate) struct FiringLog {
+    fired: Vec<Fired>,
+}
+
+impl FiringLog {
+    /// Records an alert transition the hub published at `published_at` (early warnings only:
+    /// a firing opens an episode, a resolution closes the alert's open one).
+    pub(crate) fn record(&mut self, tr: &AlertTransition, published_at: EventTime) {
+        if tr.alert.kind != AlertKind::EarlyWarning {
+            return;
+        }
+        let fp = tr.alert.fingerprint;
+        match tr.to {
+            AlertState::Firing
+                if !matches!(tr.from, Some(AlertState::Firing | AlertState::Acknowledged)) =>
+            {
+                self.fired.push(Fired {
+                    fingerprint: fp,
+                    rule: tr.alert.rule.clone(),
+                    site: tr.alert.site.clone(),
+                    measure: tr.alert.measure,
+                    fired_at: published_at,
+                    evaluated_at: tr.at,
+                    resolved_at: None,
+                    predicted_breach_at: tr.alert.warning.as_ref().map(|w| w.predicted_breach_at),
+                });
+            }
+            AlertState::Resolved => {
+                if let Some(open) = self
+                    .fired
+                    .iter_mut()
+                    .rev()
+                    .find(|f| f.fingerprint == fp && f.resolved_at.is_none())
                 {
-                    self.fired.push(Fired {
-                        fingerprint: fp,
-                        rule: tr.alert.rule.clone(),
-                        site: tr.alert.site.clone(),
-                        measure: tr.alert.measure,
-                        fired_at: self.now,
-                        evaluated_at: tr.at,
-                        resolved_at: None,
-                        predicted_breach_at: tr
-                            .alert
-                            .warning
-                            .as_ref()
-                            .map(|w| w.predicted_breach_at),
-                    });
+                    open.resolved_at = Some(published_at);
                 }
-                AlertState::Resolved => {
-                    if let Some(open) = self
-                        .fired
-                        .iter_mut()
-                        .rev()
-                        .find(|f| f.fingerprint == fp && f.resolved_at.is_none())
-                    {
-                        open.resolved_at = Some(self.now);
-                    }
-                }
-                _ => {}
             }
+            _ => {}
         }
     }
 
     /// The scored rules' firings as episodes.
-    fn episodes(&self, rules: &BTreeMap<String, RuleSummary>) -> Vec<WarningEpisode> {
+    pub(crate) fn episodes(&self, rules: &BTreeMap<String, RuleSummary>) -> Vec<WarningEpisode> {
         self.fired
             .iter()
             .filter_map(|f| {
