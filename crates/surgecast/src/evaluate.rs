@@ -15,6 +15,7 @@
 //! `docs/forecasting.md` ("Early-warning evaluation").
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,6 +36,7 @@ use surgecast_sim::{Scenario, SimConfig, Simulator};
 use crate::config::HubConfig;
 use crate::demo::with_lead_in;
 use crate::hub;
+use crate::oracle::{Oracle, OracleEvaluation};
 
 /// A site's feed with no delivery for this many simulated minutes stops holding evaluations
 /// back (the ingest loop's `idle_feed_after`, in simulated time; the demo's 2 s of wall time is
@@ -84,6 +86,16 @@ pub struct EvaluateArgs {
     /// probability within its horizon (for breaking down false warnings and misses).
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Also score an oracle that knows the simulation's true state and dynamics: at every whole
+    /// hour from a day before the scored days, this many forks of the simulation estimate the
+    /// probability of a breach within each rule's horizon. Slow: every hour costs N simulations
+    /// of the longest horizon (N = 40: about 80 s a winter run). See docs/forecasting.md, "The
+    /// oracle".
+    #[arg(long)]
+    oracle_forks: Option<NonZeroU32>,
+    /// Probabilities the oracle's warnings fire at (comma-separated: each is scored).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7])]
+    oracle_probability: Vec<f64>,
 }
 
 /// Everything a run reports (the `--json` output).
@@ -111,6 +123,9 @@ pub struct Evaluation {
     pub score: Score,
     /// Every firing of a scored rule, the warm-up and the run-out included.
     pub episodes: Vec<WarningEpisode>,
+    /// With `--oracle-forks`: the oracle's warnings scored the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<OracleEvaluation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -161,6 +176,13 @@ fn measure_rules(rules: &RuleSet) -> BTreeMap<String, RuleSummary> {
 pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
     if args.days == 0 {
         bail!("--days must be at least 1");
+    }
+    if let Some(p) = args
+        .oracle_probability
+        .iter()
+        .find(|p| !(**p > 0.0 && **p <= 1.0))
+    {
+        bail!("--oracle-probability {p}: each probability must be above 0 and at most 1");
     }
     let format: WireFormat = args
         .format
@@ -213,6 +235,18 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
     let scenario = with_lead_in(scenario, args.warmup_days);
     let mut sim = Simulator::new(&registry, SimConfig::default(), scenario, args.seed)
         .map_err(|e| anyhow::anyhow!("simulator: {e}"))?;
+    let mut oracle = match args.oracle_forks {
+        Some(forks) => Some(Oracle::new(
+            forks,
+            args.seed,
+            from - TimeDelta::days(1),
+            run_end,
+            &watched,
+            &escalation.rules,
+            &registry,
+        )?),
+        None => None,
+    };
     let mut engine = Engine::new(
         Arc::clone(&registry),
         config.engine.clone(),
@@ -235,6 +269,9 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         }
         replay.quiet_until(&mut engine, next);
         t = next;
+        if let Some(oracle) = &mut oracle {
+            oracle.observe(&sim);
+        }
         if let Some(trace) = &mut trace
             && t >= from - TimeDelta::days(1)
         {
@@ -268,6 +305,7 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         sites: sites_watched.len(),
     };
     let score = surgecast_sim::score(&truth, &episodes, &spec);
+    let oracle = oracle.map(|o| o.evaluate(&truth, &spec, &rules, &args.oracle_probability));
     Ok(Evaluation {
         scenario: args.scenario.clone(),
         seed: args.seed,
@@ -286,6 +324,7 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         wall_seconds: wall.elapsed().as_secs_f64(),
         score,
         episodes,
+        oracle,
     })
 }
 
@@ -637,5 +676,23 @@ fn report(e: &Evaluation) -> String {
         "  predicted-OPEL warnings fired (not scored): {}\n",
         e.predicted_opel_fired
     );
+    if let Some(o) = &e.oracle {
+        out += &format!(
+            "oracle: {} forks at each of {} whole hours ({} to {}), warnings published {} min after the hour ({:.1} s of forks)\n",
+            o.forks,
+            o.origins,
+            o.first_origin.format("%Y-%m-%d %H:%M"),
+            o.last_origin.format("%Y-%m-%d %H:%M"),
+            o.publication_delay_mins,
+            o.fork_seconds
+        );
+        for s in &o.by_probability {
+            out += &format!("  P >= {}:\n", s.probability);
+            out += &tally_line("all", &s.score.overall);
+            for (m, t) in &s.score.by_measure {
+                out += &tally_line(m.as_str(), t);
+            }
+        }
+    }
     out
 }
