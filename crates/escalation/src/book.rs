@@ -28,7 +28,7 @@ use surgecast_core::{
 };
 
 use crate::error::EscalationError;
-use crate::rules::{InhibitRule, Timing};
+use crate::rules::{InhibitRule, Rule, Timing};
 
 /// Where a rule's condition stands at one evaluation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +95,23 @@ impl Observation {
             actions: Vec::new(),
             fingerprint,
         }
+    }
+
+    /// An observation of `rule` at `site` with the given status and no text: what a caller
+    /// outside the escalator (e.g. an evaluation replaying warnings from another source of
+    /// probabilities) hands the book to get the hub's lifecycle.
+    pub fn new(rule: &Rule, site: Option<SiteId>, status: ConditionStatus) -> Self {
+        let fingerprint = Fingerprint::of(&rule.name, site.as_ref(), rule.measure());
+        let mut obs = Self::blank(
+            rule.name.clone(),
+            rule.kind(),
+            site,
+            rule.measure(),
+            rule.severity,
+            fingerprint,
+        );
+        obs.status = status;
+        obs
     }
 
     pub fn fingerprint(&self) -> Fingerprint {

@@ -50,6 +50,19 @@ fn breach_time(bucket: HourBucket, now: EventTime) -> (EventTime, Minutes) {
     (at, Minutes::between(now, at).unwrap_or_default())
 }
 
+/// A forecast rule's status when the highest probability within its horizon is `max_p`:
+/// breaching once it reaches `probability`, clear once it is below `probability -
+/// clear_margin`, holding (an active warning stays as it is) in between.
+pub fn probability_status(max_p: f64, probability: f64, clear_margin: f64) -> ConditionStatus {
+    if max_p + PROBABILITY_TOLERANCE >= probability {
+        ConditionStatus::Breaching
+    } else if max_p < probability - clear_margin {
+        ConditionStatus::Clear
+    } else {
+        ConditionStatus::Holding
+    }
+}
+
 /// Shared scan: `candidates` are (bucket, probability, payload) in time order; picks the first
 /// reaching `probability`, or else the most likely, and classifies the status.
 fn verdict<T>(
@@ -64,13 +77,7 @@ fn verdict<T>(
     let first = candidates
         .iter()
         .position(|c| c.1 + PROBABILITY_TOLERANCE >= probability);
-    let status = if first.is_some() {
-        ConditionStatus::Breaching
-    } else if max_p < probability - clear_margin {
-        ConditionStatus::Clear
-    } else {
-        ConditionStatus::Holding
-    };
+    let status = probability_status(max_p, probability, clear_margin);
     // Most likely step: the earliest among equals.
     let chosen = first.or_else(|| {
         candidates

@@ -7,7 +7,9 @@
 //! queue at crowded EDs; wards whose occupancy rises when discharges stall. It knows the truth
 //! the feeds only hint at: every site's true state ([`TrueSiteState`]) and when every surge
 //! began and breached its threshold ([`SurgeTruth`]). Scenarios ([`Scenario`]) are data: a
-//! start date and effects that move named levers at named sites.
+//! start date and effects that move named levers at named sites. A running simulation can be
+//! forked ([`Simulator::fork`]): the same present under a new random stream, which is what the
+//! [`oracle`] reads the probability of a breach from.
 //!
 //! The same registry, configuration, scenario and seed give the same events, byte for byte.
 //! The crate does no I/O and never reads the wall clock; the JSON Lines helpers write to any
@@ -38,6 +40,7 @@
 pub mod calendar;
 pub mod config;
 mod dist;
+pub mod oracle;
 mod output;
 pub mod scenario;
 pub mod score;

@@ -15,6 +15,7 @@
 //! `docs/forecasting.md` ("Early-warning evaluation").
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,7 +24,9 @@ use anyhow::{Context, Result, bail};
 use chrono::{Duration, TimeDelta};
 use clap::Args;
 use serde::Serialize;
-use surgecast_core::{AlertKind, AlertState, EventTime, Feed, Fingerprint, Measure, SiteId};
+use surgecast_core::{
+    AlertKind, AlertState, AlertTransition, EventTime, Feed, Fingerprint, Measure, SiteId,
+};
 use surgecast_engine::{Engine, EngineOutput};
 use surgecast_escalation::rules::{Condition, RuleSet};
 use surgecast_feeds::{Decoder, DecoderConfig, WireFormat};
@@ -33,6 +36,7 @@ use surgecast_sim::{Scenario, SimConfig, Simulator};
 use crate::config::HubConfig;
 use crate::demo::with_lead_in;
 use crate::hub;
+use crate::oracle::{Oracle, OracleEvaluation};
 
 /// A site's feed with no delivery for this many simulated minutes stops holding evaluations
 /// back (the ingest loop's `idle_feed_after`, in simulated time; the demo's 2 s of wall time is
@@ -82,6 +86,16 @@ pub struct EvaluateArgs {
     /// probability within its horizon (for breaking down false warnings and misses).
     #[arg(long)]
     trace: Option<PathBuf>,
+    /// Also score an oracle that knows the simulation's true state and dynamics: at every whole
+    /// hour from a day before the scored days, this many forks of the simulation estimate the
+    /// probability of a breach within each rule's horizon. Slow: every hour costs N simulations
+    /// of the longest horizon (N = 40: about 80 s a winter run). See docs/forecasting.md, "The
+    /// oracle".
+    #[arg(long)]
+    oracle_forks: Option<NonZeroU32>,
+    /// Probabilities the oracle's warnings fire at (comma-separated: each is scored).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7])]
+    oracle_probability: Vec<f64>,
 }
 
 /// Everything a run reports (the `--json` output).
@@ -109,6 +123,9 @@ pub struct Evaluation {
     pub score: Score,
     /// Every firing of a scored rule, the warm-up and the run-out included.
     pub episodes: Vec<WarningEpisode>,
+    /// With `--oracle-forks`: the oracle's warnings scored the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<OracleEvaluation>,
 }
 
 #[derive(Debug, Serialize)]
@@ -159,6 +176,13 @@ fn measure_rules(rules: &RuleSet) -> BTreeMap<String, RuleSummary> {
 pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
     if args.days == 0 {
         bail!("--days must be at least 1");
+    }
+    if let Some(p) = args
+        .oracle_probability
+        .iter()
+        .find(|p| !(**p > 0.0 && **p <= 1.0))
+    {
+        bail!("--oracle-probability {p}: each probability must be above 0 and at most 1");
     }
     let format: WireFormat = args
         .format
@@ -211,6 +235,18 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
     let scenario = with_lead_in(scenario, args.warmup_days);
     let mut sim = Simulator::new(&registry, SimConfig::default(), scenario, args.seed)
         .map_err(|e| anyhow::anyhow!("simulator: {e}"))?;
+    let mut oracle = match args.oracle_forks {
+        Some(forks) => Some(Oracle::new(
+            forks,
+            args.seed,
+            from - TimeDelta::days(1),
+            run_end,
+            &watched,
+            &escalation.rules,
+            &registry,
+        )?),
+        None => None,
+    };
     let mut engine = Engine::new(
         Arc::clone(&registry),
         config.engine.clone(),
@@ -233,6 +269,9 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         }
         replay.quiet_until(&mut engine, next);
         t = next;
+        if let Some(oracle) = &mut oracle {
+            oracle.observe(&sim);
+        }
         if let Some(trace) = &mut trace
             && t >= from - TimeDelta::days(1)
         {
@@ -249,8 +288,9 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
             .with_context(|| format!("writing ground-truth file {}", path.display()))?;
     }
 
-    let episodes = replay.episodes(&rules);
+    let episodes = replay.log.episodes(&rules);
     let predicted_opel_fired = replay
+        .log
         .fired
         .iter()
         .filter(|f| predicted_opel.contains(&f.rule) && f.fired_at >= from && f.fired_at < to)
@@ -265,6 +305,7 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         sites: sites_watched.len(),
     };
     let score = surgecast_sim::score(&truth, &episodes, &spec);
+    let oracle = oracle.map(|o| o.evaluate(&truth, &spec, &rules, &args.oracle_probability));
     Ok(Evaluation {
         scenario: args.scenario.clone(),
         seed: args.seed,
@@ -283,6 +324,7 @@ pub fn run(args: &EvaluateArgs) -> Result<Evaluation> {
         wall_seconds: wall.elapsed().as_secs_f64(),
         score,
         episodes,
+        oracle,
     })
 }
 
@@ -404,7 +446,7 @@ struct Replay {
     /// Emit time of the last delivery per site and feed.
     last_delivery: Vec<[EventTime; 3]>,
     idle: Vec<[bool; 3]>,
-    fired: Vec<Fired>,
+    log: FiringLog,
     /// Simulated time of the delivery (or quiet check) being handled: when the hub would
     /// publish whatever the engine outputs now.
     now: EventTime,
@@ -419,7 +461,7 @@ impl Replay {
         Self {
             last_delivery: vec![[start; 3]; sites],
             idle: vec![[false; 3]; sites],
-            fired: Vec::new(),
+            log: FiringLog::default(),
             now: start,
             events: 0,
             decoder,
@@ -483,47 +525,58 @@ impl Replay {
 
     fn collect(&mut self, outputs: Vec<EngineOutput>) {
         for o in outputs {
-            let EngineOutput::Alert(tr) = o else { continue };
-            if tr.alert.kind != AlertKind::EarlyWarning {
-                continue;
+            if let EngineOutput::Alert(tr) = o {
+                self.log.record(&tr, self.now);
             }
-            let fp = tr.alert.fingerprint;
-            match tr.to {
-                AlertState::Firing
-                    if !matches!(tr.from, Some(AlertState::Firing | AlertState::Acknowledged)) =>
+        }
+    }
+}
+
+/// Early warnings from firing to resolution, as they were published.
+#[derive(Debug, Default)]
+pub(crate) struct FiringLog {
+    fired: Vec<Fired>,
+}
+
+impl FiringLog {
+    /// Records an alert transition the hub published at `published_at` (early warnings only:
+    /// a firing opens an episode, a resolution closes the alert's open one).
+    pub(crate) fn record(&mut self, tr: &AlertTransition, published_at: EventTime) {
+        if tr.alert.kind != AlertKind::EarlyWarning {
+            return;
+        }
+        let fp = tr.alert.fingerprint;
+        match tr.to {
+            AlertState::Firing
+                if !matches!(tr.from, Some(AlertState::Firing | AlertState::Acknowledged)) =>
+            {
+                self.fired.push(Fired {
+                    fingerprint: fp,
+                    rule: tr.alert.rule.clone(),
+                    site: tr.alert.site.clone(),
+                    measure: tr.alert.measure,
+                    fired_at: published_at,
+                    evaluated_at: tr.at,
+                    resolved_at: None,
+                    predicted_breach_at: tr.alert.warning.as_ref().map(|w| w.predicted_breach_at),
+                });
+            }
+            AlertState::Resolved => {
+                if let Some(open) = self
+                    .fired
+                    .iter_mut()
+                    .rev()
+                    .find(|f| f.fingerprint == fp && f.resolved_at.is_none())
                 {
-                    self.fired.push(Fired {
-                        fingerprint: fp,
-                        rule: tr.alert.rule.clone(),
-                        site: tr.alert.site.clone(),
-                        measure: tr.alert.measure,
-                        fired_at: self.now,
-                        evaluated_at: tr.at,
-                        resolved_at: None,
-                        predicted_breach_at: tr
-                            .alert
-                            .warning
-                            .as_ref()
-                            .map(|w| w.predicted_breach_at),
-                    });
+                    open.resolved_at = Some(published_at);
                 }
-                AlertState::Resolved => {
-                    if let Some(open) = self
-                        .fired
-                        .iter_mut()
-                        .rev()
-                        .find(|f| f.fingerprint == fp && f.resolved_at.is_none())
-                    {
-                        open.resolved_at = Some(self.now);
-                    }
-                }
-                _ => {}
             }
+            _ => {}
         }
     }
 
     /// The scored rules' firings as episodes.
-    fn episodes(&self, rules: &BTreeMap<String, RuleSummary>) -> Vec<WarningEpisode> {
+    pub(crate) fn episodes(&self, rules: &BTreeMap<String, RuleSummary>) -> Vec<WarningEpisode> {
         self.fired
             .iter()
             .filter_map(|f| {
@@ -623,5 +676,23 @@ fn report(e: &Evaluation) -> String {
         "  predicted-OPEL warnings fired (not scored): {}\n",
         e.predicted_opel_fired
     );
+    if let Some(o) = &e.oracle {
+        out += &format!(
+            "oracle: {} forks at each of {} whole hours ({} to {}), warnings published {} min after the hour ({:.1} s of forks)\n",
+            o.forks,
+            o.origins,
+            o.first_origin.format("%Y-%m-%d %H:%M"),
+            o.last_origin.format("%Y-%m-%d %H:%M"),
+            o.publication_delay_mins,
+            o.fork_seconds
+        );
+        for s in &o.by_probability {
+            out += &format!("  P >= {}:\n", s.probability);
+            out += &tally_line("all", &s.score.overall);
+            for (m, t) in &s.score.by_measure {
+                out += &tally_line(m.as_str(), t);
+            }
+        }
+    }
     out
 }

@@ -9,6 +9,7 @@ mod console;
 mod demo;
 mod evaluate;
 mod hub;
+mod oracle;
 mod run;
 mod sim;
 mod watch;

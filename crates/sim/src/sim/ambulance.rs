@@ -21,7 +21,7 @@ use crate::dist;
 use crate::scenario::Lever;
 
 /// The fleet: crews busy, crews on duty this hour, incidents waiting for a crew.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Crews {
     pub busy: u32,
     pub on_duty: u32,

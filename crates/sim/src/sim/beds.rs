@@ -44,7 +44,7 @@ pub(crate) enum BedRequest {
     Direct { class: PatientClass },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Pool {
     pub core: u32,
     pub groups: Vec<Group>,

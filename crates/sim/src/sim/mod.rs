@@ -36,6 +36,8 @@ pub(crate) fn to_time(secs: i64) -> EventTime {
 }
 
 const HOUR: i64 = 3600;
+/// The delivery stream's seed is the main seed with these bits flipped.
+const DELIVERY_SEED_MASK: u64 = 0x9E37_79B9_7F4A_7C15;
 const DAY: i64 = 24 * HOUR;
 
 /// How a patient reached the ED when no ambulance incident is involved.
@@ -85,7 +87,7 @@ pub(crate) enum Action {
     },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Scheduled {
     at: i64,
     seq: u64,
@@ -110,7 +112,7 @@ impl Ord for Scheduled {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Outgoing {
     emit_at: i64,
     seq: u64,
@@ -135,7 +137,7 @@ impl Ord for Outgoing {
 }
 
 /// A vector of slots with a free list: stable small indices for live entities.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Slab<T> {
     items: Vec<Option<T>>,
     free: Vec<u32>,
@@ -215,7 +217,7 @@ pub(crate) struct DepartureRecord {
 }
 
 /// What changes at a site while the simulation runs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SiteState {
     pub census: u32,
     /// Crews at the door waiting to start handing over, first come first served.
@@ -289,7 +291,7 @@ impl SimStats {
 /// assert!(!events.is_empty());
 /// assert!(events.windows(2).all(|w| w[0].emit_at <= w[1].emit_at));
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Simulator {
     pub(crate) cfg: SimConfig,
     scenario: Scenario,
@@ -305,6 +307,8 @@ pub struct Simulator {
     pub(crate) started: bool,
     pub(crate) rng: SimRng,
     delivery_rng: SimRng,
+    /// Whether feed events are delivered; off in forks that only need the truth.
+    feeds: bool,
     agenda: BinaryHeap<Scheduled>,
     agenda_seq: u64,
     /// Events delivered on time, already in emit order (they are generated in time order).
@@ -388,7 +392,8 @@ impl Simulator {
             now: first_hour,
             started: false,
             rng: SimRng::seed_from_u64(seed),
-            delivery_rng: SimRng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15),
+            delivery_rng: SimRng::seed_from_u64(seed ^ DELIVERY_SEED_MASK),
+            feeds: true,
             agenda: BinaryHeap::new(),
             agenda_seq: 0,
             on_time: VecDeque::new(),
@@ -469,6 +474,59 @@ impl Simulator {
         out
     }
 
+    /// A copy of the simulation as it stands now, whose future is drawn from a new random
+    /// stream seeded with `seed`: the same present, a different (equally likely) future.
+    ///
+    /// Everything that exists is copied: patients in the EDs and in beds, incidents and crews,
+    /// queues, diverts, escalation beds, the trailing windows of the true measures, the surges
+    /// recorded so far and the agenda of actions already scheduled. From then on every random
+    /// draw comes from the new stream: the demand of every hour whose `Hour` action has not yet
+    /// run (arrivals, calls, admissions, electives), and every duration or choice drawn when
+    /// something starts after the fork (the next step of an attendance or incident, a new
+    /// inpatient's length of stay, a discharge slot for a patient who becomes fit).
+    ///
+    /// What is already drawn is *not* re-drawn, because it sits in the agenda or in an entity:
+    /// the end of every step under way (an attendance's current step, an incident's current
+    /// leg, an inpatient's clinical stay, social-care delay or discharge time once set), how
+    /// each attendance present will end (discharged, transferred or admitted, and to which
+    /// pool), and arrivals already drawn for an hour that has begun. So fork where the next
+    /// hour's demand is not yet drawn: at a whole hour, right after `advance_until` to it
+    /// (which runs the actions due before that instant, not the hour's own `Hour` action).
+    /// A fork of a fork is fine; forks with the same seed are identical.
+    ///
+    /// ```
+    /// use surgecast_core::SiteRegistry;
+    /// use surgecast_sim::{Scenario, SimConfig, Simulator};
+    ///
+    /// let registry = SiteRegistry::from_toml_str(include_str!(
+    ///     "../../../../models/sites/greater-manchester.toml"
+    /// ))
+    /// .unwrap();
+    /// let scenario = Scenario::load_preset("normal").unwrap();
+    /// let mut sim = Simulator::new(&registry, SimConfig::default(), scenario, 42).unwrap();
+    /// let noon = sim.start() + chrono::Duration::hours(12);
+    /// sim.advance_until(noon);
+    /// let mut fork = sim.fork(1).without_feeds();
+    /// assert_eq!(fork.now(), noon);
+    /// assert!(fork.advance_until(noon + chrono::Duration::hours(6)).is_empty());
+    /// ```
+    pub fn fork(&self, seed: u64) -> Self {
+        let mut fork = self.clone();
+        fork.rng = SimRng::seed_from_u64(seed);
+        fork.delivery_rng = SimRng::seed_from_u64(seed ^ DELIVERY_SEED_MASK);
+        fork
+    }
+
+    /// Stops delivering feed events: [`Simulator::advance_until`] returns nothing from now on,
+    /// and events not yet delivered are dropped. The truth is kept as before (a fork that only
+    /// the truth is read from need not queue the feeds).
+    pub fn without_feeds(mut self) -> Self {
+        self.feeds = false;
+        self.on_time.clear();
+        self.delayed.clear();
+        self
+    }
+
     /// Every surge seen so far (see [`crate::truth`] for the definitions).
     pub fn ground_truth(&self) -> &[SurgeTruth] {
         self.truth.view()
@@ -533,6 +591,9 @@ impl Simulator {
     }
 
     fn deliver(&mut self, site: usize, event: FeedEvent, earliest: i64) {
+        if !self.feeds {
+            return;
+        }
         let mut emit_at = earliest;
         if self.delivery_effects {
             let t = event.time().timestamp();
