@@ -7,11 +7,12 @@
 //! engine's task has handled everything fetched before it, so that each partition's start offset
 //! is where the engine's state stands.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
@@ -31,6 +32,7 @@ use tracing::{debug, info, warn};
 use crate::config::KafkaConfig;
 use crate::durable::{DataDir, PartitionPosition, Snapshot};
 use crate::flow::{FeedPartition, FlowChange, FlowControl};
+use crate::held::ChunkedDeque;
 use crate::{CONTENT_TYPE_HEADER, dlq_headers, produce};
 
 /// A message as the reader thread hands it over: copied out of librdkafka (the engine's task
@@ -51,14 +53,37 @@ struct Fetched {
 /// Not rdkafka's `OwnedMessage`: detaching one copies the topic name into a new string and the
 /// headers into a new librdkafka header list, and freeing those on the engine's task was a
 /// tenth of its time (`docs/benchmarks.md`, "Cheaper evaluations and hand-over"). Here the
-/// topic is shared, and the usual headers (one canonical content type) are not copied at all.
+/// topic is shared, the usual headers (one canonical content type) are not copied at all, and
+/// key and payload are slices of a buffer the reader thread fills message after message
+/// ([`Copies`]), not two allocations per message that the engine's task then freed.
 struct Raw {
     topic: Arc<str>,
     partition: i32,
     offset: i64,
-    key: Option<Vec<u8>>,
-    payload: Vec<u8>,
+    key: Option<Bytes>,
+    payload: Bytes,
     headers: OriginalHeaders,
+}
+
+/// The reader thread's buffer for key and payload copies: each copy is a slice of it
+/// (reference-counted), and a new block is taken only when the current one is full.
+struct Copies(BytesMut);
+
+impl Copies {
+    /// Bytes per block: a few hundred messages of the usual sizes.
+    const BLOCK: usize = 64 * 1024;
+
+    fn new() -> Self {
+        Self(BytesMut::with_capacity(Self::BLOCK))
+    }
+
+    fn copy(&mut self, bytes: &[u8]) -> Bytes {
+        if self.0.capacity() - self.0.len() < bytes.len() {
+            self.0 = BytesMut::with_capacity(Self::BLOCK.max(bytes.len()));
+        }
+        self.0.extend_from_slice(bytes);
+        self.0.split().freeze()
+    }
 }
 
 /// The original message's headers, as its dead-letter copy repeats them.
@@ -99,14 +124,14 @@ impl OriginalHeaders {
 
 impl Raw {
     /// Copies what is needed out of librdkafka's message; `topic` is the shared name.
-    fn of(msg: &BorrowedMessage<'_>, topic: Arc<str>) -> Self {
+    fn of(msg: &BorrowedMessage<'_>, topic: Arc<str>, copies: &mut Copies) -> Self {
         let headers = OriginalHeaders::of(msg.headers());
         Self {
             topic,
             partition: msg.partition(),
             offset: msg.offset(),
-            key: msg.key().map(<[u8]>::to_vec),
-            payload: msg.payload().unwrap_or_default().to_vec(),
+            key: msg.key().map(|k| copies.copy(k)),
+            payload: copies.copy(msg.payload().unwrap_or_default()),
             headers,
         }
     }
@@ -486,7 +511,7 @@ pub struct Ingest {
     /// Messages held back by flow control, per partition in offset order (each with the
     /// assignment count it was fetched under), handled when their partition is released; and
     /// how many in all.
-    held: Vec<(FeedPartition, VecDeque<Fetched>)>,
+    held: Vec<(FeedPartition, ChunkedDeque<Fetched>)>,
     held_messages: usize,
     /// Next offsets handled since the positions and the consumer's offset store were last
     /// updated (once per batch, not per message).
@@ -1022,7 +1047,7 @@ impl Ingest {
         let queue = match self.held.iter().position(|(p, _)| *p == at) {
             Some(i) => &mut self.held[i].1,
             None => {
-                self.held.push((at, VecDeque::new()));
+                self.held.push((at, ChunkedDeque::default()));
                 &mut self.held.last_mut().expect("just pushed").1
             }
         };
@@ -1484,10 +1509,10 @@ impl Ingest {
                 });
             headers = msg.append_headers(headers);
             let mut record = FutureRecord::to(&self.config.topics.dead_letter)
-                .payload(&msg.payload)
+                .payload(&msg.payload[..])
                 .headers(headers);
             if let Some(key) = &msg.key {
-                record = record.key(key);
+                record = record.key(&key[..]);
             }
             match self.producer.send(record, Duration::from_secs(10)).await {
                 Ok(_) => {
@@ -1533,6 +1558,7 @@ fn read_feeds(
     // The hub's clock (for the decoder's future-time check), read once per batch rather than
     // per message: a batch takes milliseconds, the check allows minutes of skew.
     let mut now = clock.now();
+    let mut copies = Copies::new();
     while !stop.load(Ordering::Acquire) {
         // With a batch started, only what is already at hand joins it.
         let wait = if batched > 0 {
@@ -1545,7 +1571,14 @@ fn read_feeds(
                 if batched == 0 {
                     now = clock.now();
                 }
-                let fetched = fetch(&msg, formats, decoder, now, &context.assignments);
+                let fetched = fetch(
+                    &msg,
+                    formats,
+                    decoder,
+                    now,
+                    &context.assignments,
+                    &mut copies,
+                );
                 batched = context.push(fetched);
                 if batched >= BATCH_MESSAGES {
                     if !context.flush() {
@@ -1581,11 +1614,12 @@ fn fetch(
     decoder: &Decoder,
     now: EventTime,
     assignments: &AtomicU64,
+    copies: &mut Copies,
 ) -> Fetched {
     let fetched_under = assignments.load(Ordering::Acquire);
     let Some((topic, &(feed, default_format))) = formats.get_key_value(msg.topic()) else {
         return Fetched {
-            msg: Raw::of(msg, Arc::from(msg.topic())),
+            msg: Raw::of(msg, Arc::from(msg.topic()), copies),
             feed: None,
             decoded: Err(Rejection::new(RejectReason::Malformed, "unexpected topic")),
             fetched_under,
@@ -1603,7 +1637,7 @@ fn fetch(
         .unwrap_or(default_format);
     let decoded = decoder.decode(feed, format, msg.payload().unwrap_or_default(), now);
     Fetched {
-        msg: Raw::of(msg, Arc::clone(topic)),
+        msg: Raw::of(msg, Arc::clone(topic), copies),
         feed: Some(feed),
         decoded,
         fetched_under,
@@ -1619,8 +1653,8 @@ mod tests {
             topic: Arc::from("feeds.ae"),
             partition: 2,
             offset: 41,
-            key: Some(b"R0A66".to_vec()),
-            payload: b"{}".to_vec(),
+            key: Some(Bytes::from_static(b"R0A66")),
+            payload: Bytes::from_static(b"{}"),
             headers: OriginalHeaders::of(headers),
         }
     }
@@ -1631,6 +1665,33 @@ mod tests {
         out.iter()
             .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
             .collect()
+    }
+
+    #[test]
+    fn copies_are_the_bytes_copied_across_blocks_and_outlive_the_buffer() {
+        let mut copies = Copies::new();
+        let sizes = [
+            0,
+            1,
+            60,
+            170,
+            Copies::BLOCK - 1,
+            Copies::BLOCK + 5,
+            3,
+            0,
+            4096,
+        ];
+        let inputs: Vec<Vec<u8>> = (0..2000)
+            .map(|i| {
+                let n = sizes[i % sizes.len()];
+                (0..n).map(|j| (i * 31 + j) as u8).collect()
+            })
+            .collect();
+        let out: Vec<Bytes> = inputs.iter().map(|b| copies.copy(b)).collect();
+        drop(copies);
+        for (copy, input) in out.iter().zip(&inputs) {
+            assert_eq!(&copy[..], &input[..]);
+        }
     }
 
     #[test]

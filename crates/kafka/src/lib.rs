@@ -15,6 +15,7 @@ pub mod config;
 pub mod durable;
 pub mod embedded;
 pub mod flow;
+mod held;
 pub mod ingest;
 pub mod produce;
 
