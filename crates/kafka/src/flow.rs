@@ -91,11 +91,21 @@ pub enum FlowChange {
 }
 
 /// The flow-control state of the partitions assigned to this hub.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FlowControl {
     window: Nanos,
     quiet: Duration,
     partitions: Vec<PartitionFlow>,
+    /// The floor over every partition as the last [`FlowControl::admit`] left it, and the
+    /// instant it was worked out at: the ingest loop asks [`FlowControl::decide`] at that same
+    /// instant right after, and working the floor out again was a third of flow control's
+    /// cost. Any other change forgets it.
+    after_admit: Option<(Instant, Option<Nanos>)>,
+    /// The instant of the last [`FlowControl::decide`], when it decided nothing and nothing
+    /// has changed since: a decision at the same instant would decide nothing again. While a
+    /// backlog is caught up most messages are for partitions already held and change nothing,
+    /// and the loop asks after each.
+    settled_at: Option<Instant>,
 }
 
 impl FlowControl {
@@ -113,6 +123,8 @@ impl FlowControl {
                 .map_or(Nanos::from(i64::MAX), Nanos::from),
             quiet,
             partitions: Vec::new(),
+            after_admit: None,
+            settled_at: None,
         }
     }
 
@@ -123,6 +135,7 @@ impl FlowControl {
     /// A new assignment (first start or rebalance): forget everything and start from
     /// `assigned` (what becomes of held messages is the loop's business).
     pub fn reassign(&mut self, assigned: &[FeedPartition], now: Instant) {
+        self.forget_derived();
         self.partitions = assigned
             .iter()
             .map(|&at| PartitionFlow::new(at, now))
@@ -137,11 +150,16 @@ impl FlowControl {
         time: Option<EventTime>,
         now: Instant,
     ) {
-        if self.get_mut(at).is_none() {
-            // Not in the assignment we know of (it changed under us): track it from here.
-            self.partitions.push(PartitionFlow::new(at, now));
-        }
-        let Some(p) = self.get_mut(at) else { return };
+        self.forget_derived();
+        let i = match self.partitions.iter().position(|p| p.at == at) {
+            Some(i) => i,
+            None => {
+                // Not in the assignment we know of (it changed under us): track it from here.
+                self.partitions.push(PartitionFlow::new(at, now));
+                self.partitions.len() - 1
+            }
+        };
+        let p = &mut self.partitions[i];
         p.next_offset = Some(offset + 1);
         p.last_message = now;
         if let Some(t) = time.map(nanos) {
@@ -160,14 +178,25 @@ impl FlowControl {
         let floor = self.floor_without(Some(at), now);
         self.observe(at, offset, Some(time), now);
         let ahead = floor.is_some_and(|f| nanos(time) > f + self.window);
-        if ahead && let Some(p) = self.get_mut(at) {
-            p.held = true;
+        if let Some(p) = self.get_mut(at) {
+            p.held |= ahead;
+            // Just heard from, so it holds the others back unless caught up: the floor over
+            // every partition is the others' and, if it holds, its own.
+            let own = p
+                .behind_high_watermark()
+                .then(|| p.newest.unwrap_or_else(|| nanos(DateTime::<Utc>::MIN_UTC)));
+            let all = match (floor, own) {
+                (Some(f), Some(o)) => Some(f.min(o)),
+                (f, o) => f.or(o),
+            };
+            self.after_admit = Some((now, all));
         }
         !ahead
     }
 
     /// The high watermark of a partition, from librdkafka's statistics.
     pub fn set_high_watermark(&mut self, at: FeedPartition, high: i64) {
+        self.forget_derived();
         if let Some(p) = self.get_mut(at)
             && high >= 0
         {
@@ -184,12 +213,16 @@ impl FlowControl {
     }
 
     fn floor_without(&self, skip: Option<FeedPartition>, now: Instant) -> Option<Nanos> {
+        // Heard from within the quiet time: after `now - quiet` (every instant is, so soon
+        // after boot that there is no such instant). One subtraction rather than one per
+        // partition: this runs twice per message.
+        let heard_after = now.checked_sub(self.quiet);
         self.partitions
             .iter()
             .filter(|p| Some(p.at) != skip)
             .filter(|p| {
                 p.behind_high_watermark()
-                    && (p.held || now.duration_since(p.last_message) < self.quiet)
+                    && (p.held || heard_after.is_none_or(|t| p.last_message > t))
             })
             .map(|p| p.newest.unwrap_or_else(|| nanos(DateTime::<Utc>::MIN_UTC)))
             .min()
@@ -197,7 +230,13 @@ impl FlowControl {
 
     /// The holds and releases due now; the state already counts them as done.
     pub fn decide(&mut self, now: Instant) -> Vec<FlowChange> {
-        let floor = self.floor(now);
+        if self.settled_at == Some(now) {
+            return Vec::new();
+        }
+        let floor = match self.after_admit.take() {
+            Some((at, floor)) if at == now => floor,
+            _ => self.floor(now),
+        };
         let hold_above = floor.map(|f| f + self.window);
         let release_from = floor.map(|f| f + self.window / 2);
         let mut changes = Vec::new();
@@ -213,7 +252,14 @@ impl FlowControl {
                 changes.push(FlowChange::Release(p.at));
             }
         }
+        self.settled_at = changes.is_empty().then_some(now);
         changes
+    }
+
+    /// Forgets what was worked out from the state, which is about to change.
+    fn forget_derived(&mut self) {
+        self.after_admit = None;
+        self.settled_at = None;
     }
 
     pub fn is_held(&self, at: FeedPartition) -> bool {
@@ -222,6 +268,7 @@ impl FlowControl {
 
     /// Releases the held partition furthest behind (for the memory bound).
     pub fn release_oldest(&mut self) -> Option<FeedPartition> {
+        self.forget_derived();
         let p = self
             .partitions
             .iter_mut()
@@ -359,5 +406,49 @@ mod tests {
         assert_eq!(f.held_count(), 0);
         f.observe(BEDS, 1, Some(t(12, 15)), now);
         assert!(f.decide(now).is_empty(), "alone, nothing to wait for");
+    }
+
+    proptest::proptest! {
+        /// What `decide` reuses — the floor `admit` left at the same instant, and a decision of
+        /// nothing at the same instant with nothing changed since — decides exactly what
+        /// working everything out afresh decides, through any mix of messages (late ones too),
+        /// high watermarks, quiet spells and repeated decisions.
+        #[test]
+        fn what_decide_reuses_decides_what_working_it_out_afresh_would(
+            steps in proptest::collection::vec(
+                (0usize..4, 0usize..4, 0i64..600, 0u64..12, 0i64..40),
+                1..300,
+            ),
+        ) {
+            let start = Instant::now();
+            let parts = [AE, BEDS, AMB, (Feed::Ae, 1)];
+            let mut f = FlowControl::new(chrono::Duration::minutes(60), Duration::from_secs(2));
+            f.reassign(&parts[..3], start);
+            let mut offsets = [0i64; 4];
+            for (part, kind, minutes, half_seconds, high) in steps {
+                let at = parts[part];
+                // Few distinct instants, so decisions repeat at one, over more than the
+                // quiet time.
+                let now = start + Duration::from_millis(500 * half_seconds);
+                let time = t(0, 0) + chrono::Duration::minutes(minutes);
+                match kind {
+                    0 => {
+                        f.admit(at, offsets[part], time, now);
+                        offsets[part] += 1;
+                    }
+                    1 => f.set_high_watermark(at, high),
+                    2 => {
+                        f.observe(at, offsets[part], Some(time), now);
+                        offsets[part] += 1;
+                    }
+                    // Nothing changes: only the decision again (at the same instant or not).
+                    _ => {}
+                }
+                let mut afresh = f.clone();
+                afresh.forget_derived();
+                proptest::prop_assert_eq!(f.decide(now), afresh.decide(now));
+                proptest::prop_assert_eq!(f.held_count(), afresh.held_count());
+            }
+        }
     }
 }
