@@ -64,17 +64,45 @@ pub fn thread_cpu_ns() -> u64 {
 /// Nanoseconds of CPU the process's live threads have used (every `/proc/self/task/*/schedstat`,
 /// librdkafka's threads included). Read before a phase's clients are dropped.
 pub fn process_cpu_ns() -> u64 {
+    cpu_ns_by_thread().into_values().sum()
+}
+
+/// Nanoseconds of CPU each live thread has used, by thread id, with its name.
+pub fn cpu_ns_by_thread() -> std::collections::BTreeMap<(u64, String), u64> {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task is readable")
         .filter_map(Result::ok)
-        .map(|task| {
+        .filter_map(|task| {
             // A thread may end between listing and reading; it then counts nothing.
-            std::fs::read_to_string(task.path().join("schedstat"))
+            let tid = task.file_name().to_str()?.parse().ok()?;
+            let name = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            let ns = std::fs::read_to_string(task.path().join("schedstat"))
                 .ok()
-                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
-                .unwrap_or(0)
+                .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))?;
+            Some(((tid, name.trim().to_string()), ns))
         })
-        .sum()
+        .collect()
+}
+
+/// CPU used between two [`cpu_ns_by_thread`] readings, summed by the kind of thread its name
+/// says (librdkafka's `rdk:…` threads as one), in descending order.
+pub fn cpu_ns_by_kind(
+    before: &std::collections::BTreeMap<(u64, String), u64>,
+    after: &std::collections::BTreeMap<(u64, String), u64>,
+) -> Vec<(String, u64)> {
+    let mut kinds: std::collections::BTreeMap<String, u64> = Default::default();
+    for (key, &ns) in after {
+        let used = ns.saturating_sub(before.get(key).copied().unwrap_or(0));
+        let kind = if key.1.starts_with("rdk:") {
+            "librdkafka".to_string()
+        } else {
+            key.1.clone()
+        };
+        *kinds.entry(kind).or_default() += used;
+    }
+    let mut out: Vec<(String, u64)> = kinds.into_iter().filter(|(_, ns)| *ns > 0).collect();
+    out.sort_by_key(|k| std::cmp::Reverse(k.1));
+    out
 }
 
 fn first_number(path: &str) -> u64 {
