@@ -743,13 +743,30 @@ pub(crate) fn forecast_step(
 ) -> Option<(&QuantileForecast, &ForecastStep)> {
     let mut best: Option<(&QuantileForecast, &ForecastStep)> = None;
     for f in forecasts.iter().filter(|f| f.measure == measure) {
-        if let Some(step) = f.steps.iter().find(|s| s.bucket == bucket)
+        if let Some(step) = step_for(f, bucket)
             && best.is_none_or(|(b, _)| f.origin > b.origin)
         {
             best = Some((f, step));
         }
     }
     best
+}
+
+/// The step of `f` for `bucket`. A forecast's steps are consecutive hours, so the step is
+/// looked for first where that puts it (this runs for every parameter and hour of the
+/// predicted-OPEL warning at every evaluation), and searched for only when it is not there.
+/// Steps strictly increase (every forecaster makes them so), so the two ways find the same.
+fn step_for(f: &QuantileForecast, bucket: HourBucket) -> Option<&ForecastStep> {
+    debug_assert!(
+        f.steps.windows(2).all(|w| w[0].bucket < w[1].bucket),
+        "forecast steps must strictly increase"
+    );
+    let first = f.steps.first()?;
+    let guess = usize::try_from(bucket.0 - first.bucket.0).ok();
+    match guess.and_then(|i| f.steps.get(i)) {
+        Some(s) if s.bucket == bucket => Some(s),
+        _ => f.steps.iter().find(|s| s.bucket == bucket),
+    }
 }
 
 /// The value at quantile `q`, interpolating linearly between the forecast's levels and
