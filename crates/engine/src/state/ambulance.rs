@@ -25,6 +25,11 @@ struct IncidentAtSite {
     handed_over: Option<EventTime>,
     clear: Option<EventTime>,
     last_event: Option<EventTime>,
+    /// Whole seconds from arrival to handover, worked out when either changes rather than at
+    /// every evaluation that reads it (an incident is read by about a hundred). Not in
+    /// snapshots: a restored incident's is worked out where it is read.
+    #[serde(skip)]
+    handover_secs: Option<i64>,
 }
 
 impl IncidentAtSite {
@@ -78,6 +83,10 @@ impl AmbulanceState {
         };
         // A repeated step (e.g. a second Conveying after a re-route) keeps the latest time.
         *slot = Some(slot.map_or(e.time, |t| t.max(e.time)));
+        i.handover_secs = match (i.arrived, i.handed_over) {
+            (Some(a), Some(h)) => Some(whole_seconds(a, h)),
+            _ => None,
+        };
     }
 
     /// Calls in one hour bucket, by category C1..C4.
@@ -115,7 +124,7 @@ impl AmbulanceState {
                 if let Some(h) = i.handed_over.filter(|h| *h < at && *h >= a)
                     && h >= band_from
                 {
-                    let secs = whole_seconds(a, h);
+                    let secs = i.handover_secs.unwrap_or_else(|| whole_seconds(a, h));
                     if h >= mean_from {
                         handover_secs += secs;
                         handovers += 1;
@@ -152,5 +161,70 @@ impl AmbulanceState {
 
     pub fn tracked(&self) -> usize {
         self.incidents.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use surgecast_core::{EventId, SiteId};
+
+    use super::*;
+
+    fn t(mins: i64) -> EventTime {
+        Utc.with_ymd_and_hms(2026, 1, 5, 8, 0, 0).unwrap() + Duration::minutes(mins)
+    }
+
+    fn event(n: usize, incident: &str, mins: i64, kind: AmbulanceEventKind) -> AmbulanceEvent {
+        AmbulanceEvent {
+            id: EventId::new(format!("e{n}")).unwrap(),
+            site: SiteId::new("RAA01").unwrap(),
+            time: t(mins),
+            incident: IncidentId::new(incident).unwrap(),
+            kind,
+        }
+    }
+
+    fn measures(state: &AmbulanceState, at: EventTime) -> SiteMeasures {
+        let limits = AmbulanceLimits {
+            max_conveyance: Duration::hours(3),
+            max_queue: Duration::hours(12),
+        };
+        let mut out = SiteMeasures::default();
+        state.measures_at(at, limits, &mut out);
+        out
+    }
+
+    /// Handover times kept with each incident give the measures the times themselves give: in
+    /// order or not (a handover before its arrival is known), and after a snapshot round trip,
+    /// which does not keep them.
+    #[test]
+    fn handover_measures_survive_late_events_and_a_snapshot() {
+        use AmbulanceEventKind::{ArrivedAtHospital, Conveying, HandedOver};
+        let mut state = AmbulanceState::default();
+        // I1: 25-minute handover; I2: handover applied before its arrival (75 min);
+        // I3: still queued.
+        let events = [
+            event(1, "I1", 0, Conveying),
+            event(2, "I1", 20, ArrivedAtHospital),
+            event(3, "I1", 45, HandedOver),
+            event(4, "I2", 110, HandedOver),
+            event(5, "I2", 35, ArrivedAtHospital),
+            event(6, "I3", 60, ArrivedAtHospital),
+        ];
+        for e in &events {
+            state.apply(e);
+        }
+        let at = t(120);
+        let before = measures(&state, at);
+        assert_eq!(before.get(Measure::MeanHandoverMins), Some(50.0));
+        assert_eq!(before.get(Measure::HandoversOver30), Some(1.0));
+        assert_eq!(before.get(Measure::HandoversOver60), Some(1.0));
+        assert_eq!(before.get(Measure::CrewsQueued), Some(1.0));
+        let restored: AmbulanceState =
+            serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        for mins in [30, 50, 100, 120, 600] {
+            assert_eq!(measures(&restored, t(mins)), measures(&state, t(mins)));
+        }
     }
 }
