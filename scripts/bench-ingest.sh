@@ -13,7 +13,10 @@
 #
 # Knobs (environment): SURGECAST_BENCH_DAYS (simulated days; memory 4, broker 7),
 # SURGECAST_BENCH_RUNS (memory runs, median reported; 5), SURGECAST_BENCH_ROUNDS (broker
-# plain/ingest pairs; 2), SURGECAST_BENCH_PARTITIONS (per feed topic; 3).
+# plain/ingest pairs; 2), SURGECAST_BENCH_PARTITIONS (per feed topic; 3),
+# SURGECAST_BENCH_PATIENT=1 (broker: the loop's wall-clock timers stretched, for a run under an
+# instruction counter, e.g. with
+# CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="valgrind --tool=callgrind --toggle-collect=*Ingest*run*").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WHICH=${1:-both}
