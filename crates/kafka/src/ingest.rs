@@ -54,8 +54,9 @@ struct Fetched {
 /// headers into a new librdkafka header list, and freeing those on the engine's task was a
 /// tenth of its time (`docs/benchmarks.md`, "Cheaper evaluations and hand-over"). Here the
 /// topic is shared, the usual headers (one canonical content type) are not copied at all, and
-/// key and payload are slices of a buffer the reader thread fills message after message
-/// ([`Copies`]), not two allocations per message that the engine's task then freed.
+/// key and payload are slices of a buffer the reader thread fills message after message, one
+/// per partition ([`PartitionCopies`]), not two allocations per message that the engine's task
+/// then freed.
 struct Raw {
     topic: Arc<str>,
     partition: i32,
@@ -69,13 +70,45 @@ struct Raw {
 /// (reference-counted), and a new block is taken only when the current one is full.
 struct Copies(BytesMut);
 
+/// A [`Copies`] per partition. A block is freed once every message copied into it is handled;
+/// flow control holds a partition's messages from some offset on, in order, so with blocks
+/// shared across partitions one held message could keep 64 KiB of others' alive, and a held
+/// backlog pin far more than its own bytes. Per partition, each hold pins at most the one block
+/// it began in beyond its own messages.
+#[derive(Default)]
+struct PartitionCopies {
+    by_partition: Vec<(Arc<str>, i32, Copies)>,
+    /// For messages of topics the hub did not subscribe to (never expected).
+    other: Copies,
+}
+
+impl PartitionCopies {
+    fn of(&mut self, topic: &Arc<str>, partition: i32) -> &mut Copies {
+        let i = match self
+            .by_partition
+            .iter()
+            .position(|(t, p, _)| *p == partition && Arc::ptr_eq(t, topic))
+        {
+            Some(i) => i,
+            None => {
+                self.by_partition
+                    .push((Arc::clone(topic), partition, Copies::default()));
+                self.by_partition.len() - 1
+            }
+        };
+        &mut self.by_partition[i].2
+    }
+}
+
+impl Default for Copies {
+    fn default() -> Self {
+        Self(BytesMut::with_capacity(Self::BLOCK))
+    }
+}
+
 impl Copies {
     /// Bytes per block: a few hundred messages of the usual sizes.
     const BLOCK: usize = 64 * 1024;
-
-    fn new() -> Self {
-        Self(BytesMut::with_capacity(Self::BLOCK))
-    }
 
     fn copy(&mut self, bytes: &[u8]) -> Bytes {
         if self.0.capacity() - self.0.len() < bytes.len() {
@@ -202,7 +235,7 @@ const BATCH_MESSAGES: usize = 256;
 const BATCHES_IN_FLIGHT: usize = 8;
 
 /// At most this many messages are held back by flow control (each the reader thread's copy and
-/// its decoded event: 232 bytes in line plus the heap, about 700 bytes at the simulator's JSON
+/// its decoded event: 240 bytes in line plus the heap, about 700 bytes at the simulator's JSON
 /// sizes, estimated; about 0.7 GB at the bound, as docs/reliability.md says).
 const MAX_HELD_MESSAGES: usize = 1_000_000;
 
@@ -1558,7 +1591,7 @@ fn read_feeds(
     // The hub's clock (for the decoder's future-time check), read once per batch rather than
     // per message: a batch takes milliseconds, the check allows minutes of skew.
     let mut now = clock.now();
-    let mut copies = Copies::new();
+    let mut copies = PartitionCopies::default();
     while !stop.load(Ordering::Acquire) {
         // With a batch started, only what is already at hand joins it.
         let wait = if batched > 0 {
@@ -1614,12 +1647,12 @@ fn fetch(
     decoder: &Decoder,
     now: EventTime,
     assignments: &AtomicU64,
-    copies: &mut Copies,
+    copies: &mut PartitionCopies,
 ) -> Fetched {
     let fetched_under = assignments.load(Ordering::Acquire);
     let Some((topic, &(feed, default_format))) = formats.get_key_value(msg.topic()) else {
         return Fetched {
-            msg: Raw::of(msg, Arc::from(msg.topic()), copies),
+            msg: Raw::of(msg, Arc::from(msg.topic()), &mut copies.other),
             feed: None,
             decoded: Err(Rejection::new(RejectReason::Malformed, "unexpected topic")),
             fetched_under,
@@ -1637,7 +1670,7 @@ fn fetch(
         .unwrap_or(default_format);
     let decoded = decoder.decode(feed, format, msg.payload().unwrap_or_default(), now);
     Fetched {
-        msg: Raw::of(msg, Arc::clone(topic), copies),
+        msg: Raw::of(msg, Arc::clone(topic), copies.of(topic, msg.partition())),
         feed: Some(feed),
         decoded,
         fetched_under,
@@ -1669,7 +1702,7 @@ mod tests {
 
     #[test]
     fn copies_are_the_bytes_copied_across_blocks_and_outlive_the_buffer() {
-        let mut copies = Copies::new();
+        let mut copies = Copies::default();
         let sizes = [
             0,
             1,
@@ -1692,6 +1725,26 @@ mod tests {
         for (copy, input) in out.iter().zip(&inputs) {
             assert_eq!(&copy[..], &input[..]);
         }
+    }
+
+    #[test]
+    fn each_partition_copies_into_blocks_of_its_own() {
+        let ae: Arc<str> = Arc::from("feeds.ae");
+        let beds: Arc<str> = Arc::from("feeds.beds");
+        let mut copies = PartitionCopies::default();
+        let a = copies.of(&ae, 0).copy(b"a0");
+        let b = copies.of(&beds, 0).copy(b"b0");
+        let a1 = copies.of(&ae, 1).copy(b"a1");
+        let a_next = copies.of(&ae, 0).copy(b"a0 again");
+        assert_eq!(copies.by_partition.len(), 3);
+        // Consecutive in partition 0's block; the others elsewhere.
+        assert_eq!(a_next.as_ptr(), a.as_ptr().wrapping_add(2));
+        assert_ne!(b.as_ptr(), a.as_ptr().wrapping_add(2));
+        assert_ne!(a1.as_ptr(), a.as_ptr().wrapping_add(2));
+        assert_eq!(
+            (&a[..], &b[..], &a1[..], &a_next[..]),
+            (&b"a0"[..], &b"b0"[..], &b"a1"[..], &b"a0 again"[..])
+        );
     }
 
     #[test]
